@@ -1,0 +1,69 @@
+// autograd/ops.h — the differentiable ops. Each checks its inputs (naming the op, shapes, dtypes and
+// devices in any error), computes its forward with kernels/, and when an input requires grad records
+// a tape node whose backward is derived by hand. Float ops take f32 or f64 (f64 is for gradient
+// checks); all inputs of one op share a dtype and a device.
+#pragma once
+
+#include <vector>
+
+#include "autograd/tape.h"
+#include "autograd/tensor.h"
+
+namespace krait::ops {
+
+// ---- linear algebra (ops/linalg.cpp) ----
+// a: (..., m, k) or (..., k, m) when trans_a; b: (k, n) / (n, k) when trans_b, shared across a's
+// leading axes, or (batch, k, n) matching a 3-D a. Result: (..., m, n).
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+// ---- elementwise (ops/elementwise.cpp) ----
+// b has a's shape, or a's trailing shape (a bias repeated over the leading axes).
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor scale(const Tensor& x, double alpha);
+Tensor silu(const Tensor& x);
+Tensor softplus(const Tensor& x);  // log(1 + e^x); x itself above 20
+Tensor sigmoid(const Tensor& x);
+Tensor exp(const Tensor& x);
+
+// ---- reductions (ops/reduce.cpp) ----
+Tensor sum(const Tensor& x);   // all elements -> shape []
+Tensor mean(const Tensor& x);  // all elements -> shape []
+Tensor sum(const Tensor& x, int64_t axis, bool keepdim = false);
+Tensor mean(const Tensor& x, int64_t axis, bool keepdim = false);
+
+// ---- shape (ops/shape.cpp) ----
+Tensor reshape(const Tensor& x, const Shape& shape);
+Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1);  // a contiguous copy
+Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end);
+std::vector<Tensor> split(const Tensor& x, int64_t axis, const std::vector<int64_t>& sizes);
+Tensor concat(const std::vector<Tensor>& parts, int64_t axis);
+
+// ---- neural-network ops (ops/embedding.cpp, rms_norm.cpp, conv1d.cpp, cross_entropy.cpp) ----
+// weight (V, D), ids i32/i64 of any shape with values in [0, V) -> (ids..., D).
+Tensor embedding(const Tensor& weight, const Tensor& ids);
+// x (..., D) -> x / sqrt(mean(x^2) + eps) * weight, weight (D).
+Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps);
+// Depthwise causal convolution: x (B, D, L), weight (D, K), optional bias (D) -> (B, D, L);
+// out[b,d,t] = bias[d] + sum_k weight[d,k] * x[b,d,t-K+1+k] with x zero before t = 0.
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+enum class Reduction { Mean, Sum };
+// logits (N, V), targets (N) i32/i64. Rows whose target equals ignore_index contribute nothing;
+// Mean divides by the number of rows kept (0 when none are). Returns shape [].
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100,
+                     Reduction reduction = Reduction::Mean);
+
+// ---- selective scan (ops/selective_scan.cpp), the semantics of mamba_ssm's selective_scan_ref ----
+// u, delta: (B, D, L); A: (D, N); B, C: (B, N, L) input-dependent or (D, N) time-invariant;
+// optional D_skip (D), z (B, D, L), delta_bias (D). delta' = delta (+ delta_bias) (softplus'd when
+// delta_softplus); x_t = exp(delta'_t A) x_{t-1} + delta'_t B_t u_t; y_t = C_t . x_t + D u_t;
+// output y (* silu(z) when z is given), shape (B, D, L).
+struct ScanInputs {
+  Tensor u, delta, A, B, C;
+  Tensor D_skip, z, delta_bias;  // optional
+  bool delta_softplus = false;
+};
+Tensor selective_scan(const ScanInputs& in);
+
+}  // namespace krait::ops

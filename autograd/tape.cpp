@@ -1,0 +1,115 @@
+// autograd/tape.cpp — the tape and the backward engine (see tape.h).
+#include "autograd/tape.h"
+
+#include <string>
+
+#include "autograd/ops.h"
+#include "common/error.h"
+
+namespace krait {
+namespace {
+
+struct OutputMeta {
+  std::shared_ptr<GradSlot> slot;
+  Shape shape;
+  DType dtype;
+  Device device;
+};
+
+struct Node {
+  const char* op;
+  std::vector<std::shared_ptr<GradSlot>> inputs;  // null where the input needs no gradient
+  std::vector<OutputMeta> outputs;
+  BackwardFn backward;
+};
+
+thread_local std::vector<Node> tape;
+thread_local bool grad_mode = true;
+
+// Adds g into a slot. Leaves get their own copy on first arrival, so a later accumulation cannot
+// alias a gradient that another slot also holds.
+void accumulate(GradSlot& slot, const Tensor& g, const char* op) {
+  if (!slot.grad.defined()) {
+    slot.grad = slot.is_leaf ? g.clone() : g;
+    return;
+  }
+  KRAIT_CHECK(slot.grad.shape() == g.shape() && slot.grad.dtype() == g.dtype(), "backward of ", op,
+              ": gradient ", g.describe(), " does not match accumulated ", slot.grad.describe());
+  NoGradGuard no_grad;
+  slot.grad = ops::add(slot.grad, g);
+}
+
+struct ClearTapeOnExit {
+  ~ClearTapeOnExit() { tape.clear(); }
+};
+
+}  // namespace
+
+bool grad_enabled() { return grad_mode; }
+NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
+NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+
+bool needs_record(const TensorList& inputs) {
+  if (!grad_mode) return false;
+  for (const Tensor& t : inputs)
+    if (t.requires_grad()) return true;
+  return false;
+}
+
+void record(const char* op, const TensorList& inputs, TensorList& outputs, BackwardFn backward) {
+  Node node{op, {}, {}, std::move(backward)};
+  node.inputs.reserve(inputs.size());
+  for (const Tensor& t : inputs) node.inputs.push_back(t.requires_grad() ? t.grad_slot() : nullptr);
+  for (Tensor& out : outputs) {
+    auto slot = std::make_shared<GradSlot>();
+    out.attach_grad_slot(slot);
+    node.outputs.push_back({slot, out.shape(), out.dtype(), out.device()});
+  }
+  tape.push_back(std::move(node));
+}
+
+void record(const char* op, const TensorList& inputs, Tensor& output,
+            std::function<TensorList(const Tensor&)> backward) {
+  TensorList outputs{output};
+  record(op, inputs, outputs, [fn = std::move(backward)](const TensorList& g) { return fn(g[0]); });
+}
+
+void backward(const Tensor& root, const Tensor& seed) {
+  ClearTapeOnExit clear_on_exit;
+  KRAIT_CHECK(root.requires_grad(), "backward: ", root.describe(), " does not require grad (was it computed "
+              "under NoGradGuard, or from tensors that need no gradient?)");
+  Tensor start = seed;
+  if (!start.defined()) {
+    KRAIT_CHECK(root.numel() == 1, "backward: root ", root.describe(), " is not a scalar; pass a seed gradient");
+    start = Tensor::full(root.shape(), 1.0, root.dtype(), root.device());
+  }
+  KRAIT_CHECK(start.shape() == root.shape(), "backward: seed ", start.describe(), " for root ", root.describe());
+  accumulate(*root.grad_slot(), start, "backward seed");
+
+  NoGradGuard no_grad;  // backward closures compute with ops but must not record
+  for (size_t i = tape.size(); i-- > 0;) {
+    Node node = std::move(tape[i]);
+    tape.pop_back();
+    bool reached = false;
+    for (const OutputMeta& out : node.outputs) reached = reached || out.slot->grad.defined();
+    if (!reached) continue;
+
+    TensorList grad_outputs;
+    for (const OutputMeta& out : node.outputs)
+      grad_outputs.push_back(out.slot->grad.defined() ? out.slot->grad
+                                                      : Tensor::zeros(out.shape, out.dtype, out.device));
+    const TensorList grad_inputs = node.backward(grad_outputs);
+    KRAIT_CHECK(grad_inputs.size() == node.inputs.size(), "backward of ", node.op, " returned ",
+                grad_inputs.size(), " gradients for ", node.inputs.size(), " inputs");
+    for (size_t k = 0; k < node.inputs.size(); ++k)
+      if (node.inputs[k] && grad_inputs[k].defined()) accumulate(*node.inputs[k], grad_inputs[k], node.op);
+    // Intermediate gradients are dead once their producer has run.
+    for (const OutputMeta& out : node.outputs)
+      if (!out.slot->is_leaf) out.slot->grad = Tensor();
+  }
+}
+
+void clear_tape() { tape.clear(); }
+size_t tape_size() { return tape.size(); }
+
+}  // namespace krait

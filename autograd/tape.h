@@ -1,0 +1,50 @@
+// autograd/tape.h — the tape: every differentiable op whose inputs need gradients records one node
+// (its inputs' and outputs' gradient slots and a hand-written backward closure holding exactly the
+// tensors it saved). backward() runs the nodes in reverse once, accumulating into leaves, then
+// clears the tape, freeing the saved tensors. One tape per thread.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "autograd/tensor.h"
+
+namespace krait {
+
+using TensorList = std::vector<Tensor>;
+// Receives one gradient per output (zeros where an output received none) and returns one per input
+// (an undefined Tensor where that input needs none).
+using BackwardFn = std::function<TensorList(const TensorList& grad_outputs)>;
+
+bool grad_enabled();
+
+// Disables recording for its lifetime (evaluation, optimizer updates).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Whether an op on these inputs must be recorded: grad mode is on and some input requires grad.
+bool needs_record(const TensorList& inputs);
+
+// Records a node: marks outputs as requiring grad and ties them to it. Call only when
+// needs_record(inputs) holds, after the outputs are computed.
+void record(const char* op, const TensorList& inputs, TensorList& outputs, BackwardFn backward);
+// Single-output form: backward receives the one output gradient.
+void record(const char* op, const TensorList& inputs, Tensor& output,
+            std::function<TensorList(const Tensor& grad_output)> backward);
+
+// Runs the tape backward from `root`, seeded with `seed` (ones when root is a scalar and seed is
+// undefined). Gradients accumulate into leaves; the tape is cleared afterwards, even on error.
+void backward(const Tensor& root, const Tensor& seed = Tensor());
+
+void clear_tape();
+size_t tape_size();
+
+}  // namespace krait

@@ -1,0 +1,67 @@
+// The tape: recording, gradient accumulation into leaves, NoGradGuard, clearing, and errors.
+#include <gtest/gtest.h>
+
+#include "autograd/ops.h"
+#include "common/error.h"
+#include "tests/support/gradcheck.h"
+
+namespace krait {
+namespace {
+
+TEST(Tape, ChainRuleThroughSharedInput) {
+  // L = sum(x * x + x) -> dL/dx = 2x + 1; x is used twice, so its gradient accumulates.
+  Tensor x = Tensor::from_vector({1, -2, 0.5}, {3}, DType::F64).set_requires_grad(true);
+  backward(ops::sum(ops::add(ops::mul(x, x), x)));
+  testing::expect_close(x.grad(), std::vector<double>{3, -3, 2}, 0, 1e-15);
+  EXPECT_EQ(tape_size(), 0u);
+}
+
+TEST(Tape, GradientsAccumulateAcrossBackwardCalls) {
+  Tensor w = Tensor::from_vector({2, 3}, {2}, DType::F64).set_requires_grad(true);
+  Tensor x = Tensor::from_vector({1, 1}, {2}, DType::F64);
+  backward(ops::sum(ops::mul(x, w)));
+  backward(ops::sum(ops::mul(x, w)));
+  testing::expect_close(w.grad(), std::vector<double>{2, 2}, 0, 0);
+  w.zero_grad();
+  EXPECT_FALSE(w.grad().defined());
+}
+
+TEST(Tape, NoGradGuardRecordsNothing) {
+  Tensor w = Tensor::from_vector({2}, {1}, DType::F64).set_requires_grad(true);
+  {
+    NoGradGuard guard;
+    Tensor y = ops::mul(w, w);
+    EXPECT_FALSE(y.requires_grad());
+    EXPECT_EQ(tape_size(), 0u);
+  }
+  Tensor y = ops::mul(w, w);
+  EXPECT_TRUE(y.requires_grad());
+  EXPECT_EQ(tape_size(), 1u);
+  clear_tape();
+}
+
+TEST(Tape, BackwardOfNonScalarNeedsSeed) {
+  Tensor w = Tensor::from_vector({1, 2}, {2}, DType::F64).set_requires_grad(true);
+  Tensor y = ops::scale(w, 3.0);
+  EXPECT_THROW(backward(y), Error);
+  EXPECT_EQ(tape_size(), 0u) << "a failed backward still clears the tape";
+  y = ops::scale(w, 3.0);
+  backward(y, Tensor::from_vector({1, 10}, {2}, DType::F64));
+  testing::expect_close(w.grad(), std::vector<double>{3, 30}, 0, 0);
+}
+
+TEST(Tape, LeafGradientIsNotAliased) {
+  // add's backward hands the same gradient to both inputs; each leaf must own its copy.
+  Tensor a = Tensor::from_vector({1}, {1}, DType::F64).set_requires_grad(true);
+  Tensor b = Tensor::from_vector({1}, {1}, DType::F64).set_requires_grad(true);
+  backward(ops::sum(ops::add(a, b)));
+  EXPECT_FALSE(a.grad().same_storage(b.grad()));
+}
+
+TEST(Tape, BackwardWithoutGradIsAnError) {
+  Tensor x = Tensor::from_vector({1}, {1}, DType::F64);
+  EXPECT_THROW(backward(ops::sum(x)), Error);
+}
+
+}  // namespace
+}  // namespace krait
