@@ -1,0 +1,39 @@
+// data/random_batcher.cpp — RandomBatcher.
+#include "data/random_batcher.h"
+
+#include "common/error.h"
+
+namespace krait::data {
+
+RandomBatcher::RandomBatcher(const TokenSource& source, int64_t batch_size, int64_t seq_len, uint64_t seed, int rank,
+                             int world_size)
+    : source_(source), batch_size_(batch_size), seq_len_(seq_len), rng_(rank_seed(seed, rank)) {
+  KRAIT_CHECK(batch_size >= 1 && seq_len >= 1, "RandomBatcher: batch_size and seq_len must be >= 1, found ",
+              batch_size, " and ", seq_len);
+  KRAIT_CHECK(world_size >= 1 && rank >= 0 && rank < world_size, "RandomBatcher: rank ", rank,
+              " is not in [0, world_size = ", world_size, ")");
+  KRAIT_CHECK(source.size() > static_cast<uint64_t>(seq_len), source.path(), ": ", source.size(),
+              " tokens is too few for one window of seq_len + 1 = ", seq_len + 1);
+}
+
+void RandomBatcher::next(Batch& out) {
+  out.resize(batch_size_, seq_len_);
+  const uint64_t starts = source_.size() - static_cast<uint64_t>(seq_len_);  // windows that fit
+  for (int64_t row = 0; row < batch_size_; ++row) read_window(source_, rng_.below(starts), out, row);
+  ++batches_drawn_;
+}
+
+void RandomBatcher::set_state(const RandomBatcherState& state) {
+  rng_.restore(state.rng);
+  batches_drawn_ = state.batches_drawn;
+}
+
+uint64_t RandomBatcher::rank_seed(uint64_t seed, int rank) {
+  // The splitmix64 finalizer over seed and rank; Rng then expands the result into its state.
+  uint64_t z = seed ^ (0x9e3779b97f4a7c15ULL * (static_cast<uint64_t>(rank) + 1));
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace krait::data

@@ -1,0 +1,44 @@
+// data/random_batcher.h — RandomBatcher, the training sampler: batches of windows drawn uniformly at
+// random from a TokenSource, one independent stream per rank, with a state that can be saved in a
+// checkpoint and restored to continue bit-identically.
+#pragma once
+
+#include <cstdint>
+
+#include "common/rng.h"
+#include "data/batch.h"
+#include "data/token_source.h"
+
+namespace krait::data {
+
+// Everything that decides the batches still to come. Plain data, so a checkpoint can store it.
+struct RandomBatcherState {
+  Rng::Snapshot rng;
+  uint64_t batches_drawn = 0;
+};
+
+class RandomBatcher {
+ public:
+  // The source must outlive the batcher and hold at least seq_len + 1 tokens. Every rank samples
+  // the whole source, from its own stream seeded by rank_seed(seed, rank).
+  RandomBatcher(const TokenSource& source, int64_t batch_size, int64_t seq_len, uint64_t seed, int rank = 0,
+                int world_size = 1);
+
+  // Fills out with batch_size windows whose starts are uniform over [0, size - seq_len - 1].
+  void next(Batch& out);
+
+  RandomBatcherState state() const { return {rng_.snapshot(), batches_drawn_}; }
+  void set_state(const RandomBatcherState& state);
+
+  // A seed for rank's stream, mixed so that nearby seeds and ranks give unrelated streams.
+  static uint64_t rank_seed(uint64_t seed, int rank);
+
+ private:
+  const TokenSource& source_;
+  int64_t batch_size_;
+  int64_t seq_len_;
+  Rng rng_;
+  uint64_t batches_drawn_ = 0;
+};
+
+}  // namespace krait::data

@@ -1,0 +1,31 @@
+// data/text_shards.h — text_files_to_shards, the work behind krait-text2shard: byte-tokenize text
+// files and write them as a train shard and a validation shard that share no text.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace krait::data {
+
+enum class ShardFormat { binary, hdf5 };  // DIR/{train,valid}.bin or DIR/{train,valid}.h5
+
+struct TextShardCounts {
+  std::string train_path, valid_path;
+  uint64_t train_tokens = 0, valid_tokens = 0;  // end-of-text separators included
+};
+
+// Each file is split in two at valid_split_point: the head goes to train, the tail to valid, and
+// each non-empty part is followed by end-of-text, so documents stay separated within a shard.
+// The files are held in memory while converting. Creates out_dir if needed.
+TextShardCounts text_files_to_shards(const std::vector<std::string>& files, const std::string& out_dir,
+                                     double valid_fraction, ShardFormat format);
+
+// Where a text's validation tail begins: valid_fraction of its bytes from the end, moved forward
+// to the start of the next line so neither part holds a broken line (or, with no later newline,
+// to the next UTF-8 character boundary). A fraction of 0 gives text.size().
+size_t valid_split_point(std::string_view text, double valid_fraction);
+
+}  // namespace krait::data

@@ -1,0 +1,90 @@
+// tools/text2shard.cpp — krait-text2shard: byte-tokenizes UTF-8 text files into a train shard and a
+// validation shard (see data/text_shards.h for how each file is split).
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/text_shards.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: krait-text2shard --out-dir DIR [--valid-fraction 0.05] [--format bin|h5] FILE...\n"
+    "Writes DIR/train.bin and DIR/valid.bin (or .h5): byte tokens (vocab 257, id 256 = end-of-text).\n"
+    "The last valid-fraction of each file, from a line start, goes to valid; the rest to train.\n";
+
+struct Options {
+  std::string out_dir;
+  double valid_fraction = 0.05;
+  krait::data::ShardFormat format = krait::data::ShardFormat::binary;
+  std::vector<std::string> files;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+  std::cerr << "krait-text2shard: " << message << "\n";
+  std::exit(2);
+}
+
+double parse_fraction(const std::string& text) {
+  try {
+    size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  fail("--valid-fraction expects a number, found '" + text + "'");
+}
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) fail(std::string(arg) + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "--out-dir") {
+      options.out_dir = value();
+    } else if (arg == "--valid-fraction") {
+      options.valid_fraction = parse_fraction(value());
+    } else if (arg == "--format") {
+      const std::string format = value();
+      if (format == "bin") {
+        options.format = krait::data::ShardFormat::binary;
+      } else if (format == "h5") {
+        options.format = krait::data::ShardFormat::hdf5;
+      } else {
+        fail("--format expects bin or h5, found '" + format + "'");
+      }
+    } else if (arg.starts_with("-")) {
+      fail("unknown option '" + std::string(arg) + "' (see --help)");
+    } else {
+      options.files.emplace_back(arg);
+    }
+  }
+  if (options.out_dir.empty()) fail("--out-dir is required (see --help)");
+  if (options.files.empty()) fail("no input files (see --help)");
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  try {
+    const auto counts = krait::data::text_files_to_shards(options.files, options.out_dir, options.valid_fraction,
+                                                          options.format);
+    std::cout << "files: " << options.files.size() << "\n"
+              << "train: " << counts.train_path << " " << counts.train_tokens << " tokens\n"
+              << "valid: " << counts.valid_path << " " << counts.valid_tokens << " tokens\n";
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  return 0;
+}
