@@ -1,0 +1,25 @@
+// layers/linear.cpp — Linear (see linear.h).
+#include "layers/linear.h"
+
+#include "autograd/ops.h"
+
+namespace krait {
+
+Linear::Linear(const std::string& name, int64_t in_features, int64_t out_features, bool has_bias, DType dtype,
+               Rng& rng)
+    : weight(init::uniform(name + ".weight", {out_features, in_features}, dtype, rng,
+                           init::default_bound(in_features))) {
+  if (has_bias) bias = init::constant(name + ".bias", {out_features}, dtype, 0.0, {.no_weight_decay = true});
+}
+
+Tensor Linear::forward(const Tensor& x) const {
+  const Tensor y = ops::matmul(x, weight.value, false, true);
+  return bias.value.defined() ? ops::add(y, bias.value) : y;
+}
+
+void Linear::append_parameters(ParameterList& out) const {
+  out.push_back(weight);
+  if (bias.value.defined()) out.push_back(bias);
+}
+
+}  // namespace krait

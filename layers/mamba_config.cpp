@@ -1,0 +1,28 @@
+// layers/mamba_config.cpp — MambaConfig::validate.
+#include "layers/mamba_config.h"
+
+#include "common/error.h"
+
+namespace krait {
+
+void MambaConfig::validate() const {
+  auto positive = [](const char* field, auto value) {
+    KRAIT_CHECK(value > 0, "model config: ", field, " must be > 0 (got ", value, ")");
+  };
+  positive("d_model", d_model);
+  positive("n_layer", n_layer);
+  positive("vocab_size", vocab_size);
+  positive("d_state", d_state);
+  positive("d_conv", d_conv);
+  positive("expand", expand);
+  positive("dt_min", dt_min);
+  positive("dt_max", dt_max);
+  positive("dt_init_floor", dt_init_floor);
+  positive("dt_scale", dt_scale);
+  positive("norm_eps", norm_eps);
+  positive("pad_vocab_size_multiple", pad_vocab_size_multiple);
+  KRAIT_CHECK(dt_rank >= 0, "model config: dt_rank must be > 0 or auto (got ", dt_rank, ")");
+  KRAIT_CHECK(dt_min <= dt_max, "model config: dt_min (", dt_min, ") must not exceed dt_max (", dt_max, ")");
+}
+
+}  // namespace krait

@@ -1,0 +1,65 @@
+// layers/mamba_lm.cpp — MambaLM (see mamba_lm.h).
+#include "layers/mamba_lm.h"
+
+#include "autograd/ops.h"
+#include "common/error.h"
+
+namespace krait {
+
+namespace {
+const MambaConfig& validated(const MambaConfig& config) {
+  config.validate();
+  return config;
+}
+}  // namespace
+
+MambaLM::MambaLM(const MambaConfig& config, uint64_t seed, DType dtype) : MambaLM(validated(config), dtype, Rng(seed)) {}
+
+// Parameters are drawn from `rng` in the reference's order: embedding, then each layer, then the head.
+MambaLM::MambaLM(const MambaConfig& config, DType dtype, Rng rng)
+    : config_(config),
+      embedding_("embedding", config.padded_vocab_size(), config.d_model, dtype, rng),
+      norm_f_("norm_f", config.d_model, config.norm_eps, dtype) {
+  const int64_t vocab = config.padded_vocab_size();
+  blocks_.reserve(config.n_layer);
+  for (int64_t i = 0; i < config.n_layer; ++i) {
+    const std::string name = "layers." + std::to_string(i);
+    blocks_.push_back({RMSNorm(name + ".norm", config.d_model, config.norm_eps, dtype),
+                       MambaMixer(name + ".mixer", config, dtype, rng)});
+  }
+  if (!config.tie_embeddings)
+    lm_head_ = init::uniform("lm_head.weight", {vocab, config.d_model}, dtype, rng, init::default_bound(config.d_model));
+
+  embedding_.append_parameters(parameters_);
+  for (const MambaBlock& block : blocks_) {
+    block.norm.append_parameters(parameters_);
+    block.mixer.append_parameters(parameters_);
+  }
+  norm_f_.append_parameters(parameters_);
+  if (lm_head_.value.defined()) parameters_.push_back(lm_head_);
+}
+
+Tensor MambaLM::forward(const Tensor& ids) const {
+  KRAIT_CHECK(ids.dim() == 2, "MambaLM: expected token ids (batch, seq_len), got ", ids.describe());
+  Tensor residual = embedding_.forward(ids);
+  for (const MambaBlock& block : blocks_) residual = ops::add(residual, block.mixer.forward(block.norm.forward(residual)));
+  const Tensor head = lm_head_.value.defined() ? lm_head_.value : embedding_.weight.value;
+  return ops::matmul(norm_f_.forward(residual), head, false, true);
+}
+
+Tensor MambaLM::loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index, ops::Reduction reduction) const {
+  KRAIT_CHECK(targets.shape() == ids.shape(), "MambaLM::loss: targets ", targets.describe(), " do not match ids ",
+              ids.describe());
+  const Tensor logits = forward(ids);
+  const int64_t rows = ids.numel(), vocab = logits.size(-1);
+  return ops::cross_entropy(ops::reshape(logits, {rows, vocab}), targets.view({rows}), ignore_index,
+                             reduction);
+}
+
+int64_t MambaLM::num_parameters() const {
+  int64_t n = 0;
+  for (const Parameter& p : parameters_) n += p.value.numel();
+  return n;
+}
+
+}  // namespace krait

@@ -1,0 +1,46 @@
+// layers/mamba_lm.h — MambaLM, the Mamba language model: embedding, n_layer prenorm residual
+// blocks (residual += mixer(RMSNorm(residual))), a final RMSNorm and an LM head over the vocabulary
+// padded to a multiple of pad_vocab_size_multiple (tied to the embedding by default).
+#pragma once
+
+#include <vector>
+
+#include "autograd/ops.h"
+#include "layers/embedding.h"
+#include "layers/mamba_mixer.h"
+#include "layers/rms_norm.h"
+
+namespace krait {
+
+struct MambaBlock {
+  RMSNorm norm;
+  MambaMixer mixer;
+};
+
+class MambaLM {
+ public:
+  // dtype f32 for training, f64 for gradient checks. The same seed gives the same weights.
+  MambaLM(const MambaConfig& config, uint64_t seed, DType dtype = DType::F32);
+
+  Tensor forward(const Tensor& ids) const;  // ids (B, L) i32/i64 -> logits (B, L, padded vocab)
+  // Next-token cross-entropy of forward(ids) against targets (B, L), averaged over (or summed over)
+  // the targets that are not ignore_index.
+  Tensor loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index = -100,
+              ops::Reduction reduction = ops::Reduction::Mean) const;
+
+  const ParameterList& parameters() const { return parameters_; }
+  int64_t num_parameters() const;
+  const MambaConfig& config() const { return config_; }
+
+ private:
+  MambaLM(const MambaConfig& config, DType dtype, Rng rng);
+
+  MambaConfig config_;
+  Embedding embedding_;
+  std::vector<MambaBlock> blocks_;
+  RMSNorm norm_f_;
+  Parameter lm_head_;  // value undefined when tied to the embedding
+  ParameterList parameters_;
+};
+
+}  // namespace krait

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs Krait's build dependencies from Debian 12 packages (skips apt when all are present).
+# The CUDA Toolkit is expected at /usr/local/cuda; without it Krait builds CPU-only.
+set -euo pipefail
+packages=(cmake ninja-build g++ pkg-config libhdf5-dev libyaml-cpp-dev libcli11-dev libgtest-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
