@@ -1,0 +1,105 @@
+// train/main.cpp — the krait command line: train, eval and info. The only place that prints an
+// error and exits; everything below throws krait::Error.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "common/error.h"
+#include "data/token_source.h"
+#include "train/checkpoint_file.h"
+#include "train/evaluate.h"
+#include "train/recipe.h"
+#include "train/trainer.h"
+
+namespace {
+using namespace krait;
+using namespace krait::train;
+
+int run_train(const std::string& config, const std::vector<std::string>& overrides) {
+  const Recipe recipe = load_recipe(config, overrides);
+  Trainer trainer(recipe, std::cout);
+  const TrainSummary s = trainer.run();
+  std::cout << "done: step " << s.last_step << ", train loss " << s.final_train_loss;
+  if (!std::isnan(s.final_eval_loss)) std::cout << ", valid loss " << s.final_eval_loss;
+  std::cout << "; run directory " << recipe.train.run_dir << "\n";
+  return 0;
+}
+
+// The recipe a checkpoint was trained with, or the one given on the command line.
+Recipe recipe_for(const CheckpointReader& ckpt, const std::string& checkpoint,
+                  const std::string& config, const std::vector<std::string>& overrides) {
+  if (!config.empty()) return load_recipe(config, overrides);
+  return parse_recipe(ckpt.get_string("recipe"), checkpoint + ":/recipe", overrides);
+}
+
+MambaLM load_model(const CheckpointReader& ckpt, const Recipe& recipe) {
+  MambaLM model(recipe.model, static_cast<uint64_t>(recipe.train.seed));
+  for (const Parameter& p : model.parameters()) ckpt.read_into("model/" + p.name, p.value);
+  return model;
+}
+
+int run_eval(const std::string& checkpoint, const std::string& config,
+             const std::vector<std::string>& overrides) {
+  CheckpointReader ckpt(checkpoint);
+  const Recipe recipe = recipe_for(ckpt, checkpoint, config, overrides);
+  KRAIT_CHECK(!recipe.data.valid.empty(),
+              "eval: the recipe has no data.valid; pass --set data.valid=PATH");
+  const MambaLM model = load_model(ckpt, recipe);
+  const auto source = data::open_tokens(recipe.data.valid);
+  const EvalResult r = evaluate(model, *source, recipe.eval_batch_size(), recipe.data.seq_len,
+                                recipe.eval.max_batches, Device::parse(recipe.train.device));
+  std::printf(
+      "checkpoint %s (step %lld) on %s: loss %.4f | ppl %.3f | %.4f bits/token | %lld tokens\n",
+      checkpoint.c_str(), (long long)ckpt.get_int("state/step"), recipe.data.valid.c_str(), r.loss,
+      r.perplexity(), r.bits_per_token(), (long long)r.tokens);
+  return 0;
+}
+
+int run_info(const std::string& checkpoint) {
+  CheckpointReader ckpt(checkpoint);
+  const Recipe recipe = recipe_for(ckpt, checkpoint, "", {});
+  const MambaLM model(recipe.model, 0);
+  std::cout << "checkpoint: " << checkpoint << "\n"
+            << "step: " << ckpt.get_int("state/step") << "\n"
+            << "tokens seen: " << ckpt.get_int("state/tokens_seen") << "\n"
+            << "parameters: " << model.num_parameters() << "\n"
+            << "recipe:\n"
+            << to_yaml(recipe);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"krait: train selective state-space (Mamba) language models"};
+  app.require_subcommand(1);
+
+  std::string config, checkpoint;
+  std::vector<std::string> overrides;
+  auto* train = app.add_subcommand(
+      "train", "train from a YAML recipe (resumes from the run directory's newest checkpoint)");
+  train->add_option("-c,--config", config, "recipe YAML file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  train->add_option("--set", overrides,
+                    "override a recipe value, e.g. --set optim.lr=1e-3 (repeatable)");
+
+  auto* eval = app.add_subcommand("eval", "evaluate a checkpoint on the recipe's validation data");
+  eval->add_option("--checkpoint", checkpoint, "checkpoint file (.h5)")->required();
+  eval->add_option("-c,--config", config,
+                   "recipe to use instead of the one stored in the checkpoint");
+  eval->add_option("--set", overrides, "override a recipe value (repeatable)");
+
+  auto* info = app.add_subcommand("info", "print a checkpoint's step, parameter count and recipe");
+  info->add_option("--checkpoint", checkpoint, "checkpoint file (.h5)")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*train) return run_train(config, overrides);
+    if (*eval) return run_eval(checkpoint, config, overrides);
+    if (*info) return run_info(checkpoint);
+  } catch (const std::exception& e) {
+    std::cerr << "krait: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

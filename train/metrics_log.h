@@ -1,0 +1,34 @@
+// train/metrics_log.h — MetricsLog: the run's metrics file, one JSON object per line (JSON Lines),
+// one "train" record per optimizer step and one "eval" record per evaluation; krait-plot reads it.
+// Also the human progress line.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace krait::train {
+
+class MetricsLog {
+ public:
+  // Opens `path` for appending. When resuming from `resume_step`, records after that step (written
+  // by the interrupted run after its last checkpoint) are dropped first, so the file reads as one
+  // run.
+  MetricsLog(const std::string& path, int64_t resume_step);
+
+  // Writes {"kind": kind, "step": step, <fields>...} and flushes.
+  void write(const std::string& kind, int64_t step,
+             const std::vector<std::pair<std::string, double>>& fields);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+// "1:02:03" or "2:03" for a number of seconds.
+std::string format_duration(double seconds);
+
+}  // namespace krait::train

@@ -1,0 +1,319 @@
+// train/recipe.cpp — Recipe's resolved accessors and validation, and load_recipe / parse_recipe:
+// the recipe schema read strictly from YAML plus `--set` overrides.
+#include "train/recipe.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "common/error.h"
+#include "train/yaml_reader.h"
+
+namespace krait::train {
+namespace {
+
+const std::vector<std::pair<std::string, LrDecay>> kDecays = {
+    {lr_decay_name(LrDecay::Cosine), LrDecay::Cosine},
+    {lr_decay_name(LrDecay::Linear), LrDecay::Linear},
+    {lr_decay_name(LrDecay::Constant), LrDecay::Constant}};
+const std::vector<std::pair<std::string, Precision>> kPrecisions = {{"fp32", Precision::FP32},
+                                                                    {"bf16", Precision::BF16}};
+const std::vector<std::pair<std::string, OnNonFinite>> kNonFiniteActions = {
+    {"stop", OnNonFinite::Stop}, {"skip", OnNonFinite::Skip}};
+
+template <typename E>
+const char* name_of(E value, const std::vector<std::pair<std::string, E>>& choices) {
+  for (const auto& [name, choice] : choices) {
+    if (choice == value) return name.c_str();
+  }
+  return "?";
+}
+
+std::string text(int64_t value) { return std::to_string(value); }
+std::string text(double value) { return format_number(value); }
+
+// train.micro_batch and train.grad_accum with "auto" solved, or why they cannot be.
+struct BatchSplit {
+  int64_t micro_batch = 0;
+  int64_t grad_accum = 0;
+  std::string error;
+};
+
+BatchSplit split_batch(const Recipe& recipe, int world_size) {
+  KRAIT_CHECK(world_size >= 1, "world_size must be >= 1 (got ", world_size, ")");
+  const int64_t batch = recipe.data.batch_size, world = world_size;
+  const int64_t micro = recipe.train.micro_batch, accum = recipe.train.grad_accum;
+  const std::string head = "data.batch_size (" + text(batch) + ")";
+  const std::string ranks = " x world size " + text(world);
+  BatchSplit split{micro, accum, ""};
+  if (micro > 0 && accum > 0) {
+    if (batch % micro != 0 || batch / micro % accum != 0 || batch / micro / accum != world) {
+      split.error = head + " must equal train.micro_batch x train.grad_accum x world size (got " +
+                    text(micro) + " x " + text(accum) + " x " + text(world) + ")";
+    }
+  } else if (micro > 0) {
+    split.grad_accum = batch / (micro * world);
+    if (batch % (micro * world) != 0) {
+      split.error = head + " must be a multiple of train.micro_batch " + text(micro) + ranks +
+                    " (train.grad_accum is auto)";
+    }
+  } else if (accum > 0) {
+    split.micro_batch = batch / (accum * world);
+    if (batch % (accum * world) != 0) {
+      split.error = head + " must be a multiple of train.grad_accum " + text(accum) + ranks +
+                    " (train.micro_batch is auto)";
+    }
+  } else {
+    split.micro_batch = batch / world;
+    split.grad_accum = 1;
+    if (batch % world != 0) {
+      split.error = head + " must be a multiple of the world size " + text(world);
+    }
+  }
+  return split;
+}
+
+// Range and consistency checks; messages name key paths, located by where.
+void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& where) {
+  const auto need = [&](bool ok, const std::string& key, const std::string& rule, auto got) {
+    if (!ok) where.fail(key, key + " must be " + rule + " (got " + text(got) + ")");
+  };
+
+  const MambaConfig& m = recipe.model;
+  need(m.d_model > 0, "model.d_model", "> 0", m.d_model);
+  need(m.n_layer > 0, "model.n_layer", "> 0", m.n_layer);
+  need(m.vocab_size > 0, "model.vocab_size", "> 0", m.vocab_size);
+  need(m.d_state > 0, "model.d_state", "> 0", m.d_state);
+  need(m.d_conv > 0, "model.d_conv", "> 0", m.d_conv);
+  need(m.expand > 0, "model.expand", "> 0", m.expand);
+  need(m.dt_rank >= 0, "model.dt_rank", "> 0 or auto", m.dt_rank);
+  need(m.dt_min > 0, "model.dt_min", "> 0", m.dt_min);
+  need(m.dt_max > 0, "model.dt_max", "> 0", m.dt_max);
+  if (m.dt_min > m.dt_max) {
+    where.fail_at_first_given(
+        {"model.dt_min", "model.dt_max"},
+        "model.dt_min (" + text(m.dt_min) + ") must be <= model.dt_max (" + text(m.dt_max) + ")");
+  }
+  need(m.dt_init_floor > 0, "model.dt_init_floor", "> 0", m.dt_init_floor);
+  need(m.dt_scale > 0, "model.dt_scale", "> 0", m.dt_scale);
+  need(m.pad_vocab_size_multiple > 0, "model.pad_vocab_size_multiple", "> 0",
+       m.pad_vocab_size_multiple);
+  need(m.norm_eps > 0, "model.norm_eps", "> 0", m.norm_eps);
+
+  const DataSection& d = recipe.data;
+  if (d.train.empty()) where.fail("data.train", "data.train must name a token file");
+  need(d.seq_len > 0, "data.seq_len", "> 0", d.seq_len);
+  need(d.batch_size > 0, "data.batch_size", "> 0", d.batch_size);
+
+  const OptimSection& o = recipe.optim;
+  need(o.lr > 0, "optim.lr", "> 0", o.lr);
+  for (const auto& [index, beta] : {std::pair{"0", o.beta1}, std::pair{"1", o.beta2}}) {
+    if (!(beta >= 0 && beta < 1)) {
+      where.fail("optim.betas", std::string("optim.betas[") + index + "] must be in [0, 1) (got " +
+                                    text(beta) + ")");
+    }
+  }
+  need(o.eps > 0, "optim.eps", "> 0", o.eps);
+  need(o.weight_decay >= 0, "optim.weight_decay", ">= 0", o.weight_decay);
+  need(o.grad_clip >= 0, "optim.grad_clip", ">= 0 (0 = off)", o.grad_clip);
+
+  const ScheduleSection& s = recipe.schedule;
+  need(s.warmup_steps >= 0, "schedule.warmup_steps", ">= 0", s.warmup_steps);
+  if (s.total_steps.has_value() == s.total_tokens.has_value()) {
+    const std::string problem = s.total_steps ? "schedule.total_steps and total_tokens are both set"
+                                              : "missing schedule.total_steps or total_tokens";
+    where.fail_at_first_given({"schedule.total_steps", "schedule.total_tokens", "schedule"},
+                              problem + "; give exactly one");
+  }
+  if (s.total_steps) need(*s.total_steps > 0, "schedule.total_steps", "> 0", *s.total_steps);
+  if (s.total_tokens) need(*s.total_tokens > 0, "schedule.total_tokens", "> 0", *s.total_tokens);
+  if (s.warmup_steps > recipe.total_steps()) {
+    where.fail("schedule.warmup_steps", "schedule.warmup_steps (" + text(s.warmup_steps) +
+                                            ") must be <= the total steps (" +
+                                            text(recipe.total_steps()) + ")");
+  }
+  need(s.min_lr >= 0, "schedule.min_lr", ">= 0", s.min_lr);
+  if (s.min_lr > o.lr) {
+    where.fail_at_first_given(
+        {"schedule.min_lr", "optim.lr"},
+        "schedule.min_lr (" + text(s.min_lr) + ") must be <= optim.lr (" + text(o.lr) + ")");
+  }
+
+  const TrainSection& t = recipe.train;
+  need(t.seed >= 0, "train.seed", ">= 0", t.seed);
+  try {
+    Device::parse(t.device);
+  } catch (const Error&) {
+    where.fail("train.device",
+               "train.device: expected cpu, cuda or cuda:N, got '" + t.device + "'");
+  }
+  need(t.micro_batch >= 0, "train.micro_batch", "> 0 or auto", t.micro_batch);
+  need(t.grad_accum >= 0, "train.grad_accum", "> 0 or auto", t.grad_accum);
+  const BatchSplit split = split_batch(recipe, world_size);
+  if (!split.error.empty()) {
+    where.fail_at_first_given({"train.micro_batch", "train.grad_accum", "data.batch_size"},
+                              split.error);
+  }
+  need(t.eval_interval >= 0, "train.eval_interval", ">= 0 (0 = only at the end)", t.eval_interval);
+  need(t.checkpoint_interval >= 0, "train.checkpoint_interval", ">= 0 (0 = only at the end)",
+       t.checkpoint_interval);
+  if (t.run_dir.empty()) where.fail("train.run_dir", "train.run_dir must name a folder");
+  need(t.keep_checkpoints >= 1, "train.keep_checkpoints", ">= 1", t.keep_checkpoints);
+  need(t.log_interval >= 1, "train.log_interval", ">= 1", t.log_interval);
+  need(t.max_nonfinite_skips >= 0, "train.max_nonfinite_skips", ">= 0", t.max_nonfinite_skips);
+
+  const EvalSection& e = recipe.eval;
+  need(e.max_batches >= 0, "eval.max_batches", ">= 0 (0 = the whole set)", e.max_batches);
+  need(e.batch_size >= 0, "eval.batch_size", "> 0 or auto", e.batch_size);
+}
+
+void read_model(MapReader in, MambaConfig& m) {
+  in.read("d_model", m.d_model);
+  in.read("n_layer", m.n_layer);
+  in.read("vocab_size", m.vocab_size);
+  in.read("d_state", m.d_state);
+  in.read("d_conv", m.d_conv);
+  in.read("expand", m.expand);
+  in.read_int_or_auto("dt_rank", m.dt_rank);
+  in.read("dt_min", m.dt_min);
+  in.read("dt_max", m.dt_max);
+  in.read("dt_init_floor", m.dt_init_floor);
+  in.read("dt_scale", m.dt_scale);
+  in.read("conv_bias", m.conv_bias);
+  in.read("bias", m.bias);
+  in.read("pad_vocab_size_multiple", m.pad_vocab_size_multiple);
+  in.read("tie_embeddings", m.tie_embeddings);
+  in.read("norm_eps", m.norm_eps);
+  in.read("residual_in_fp32", m.residual_in_fp32);
+  in.read("selective", m.selective);
+  in.finish();
+  in.require("d_model");
+  in.require("n_layer");
+  in.require("vocab_size");
+}
+
+void read_data(MapReader in, DataSection& d) {
+  in.read("train", d.train);
+  in.read("valid", d.valid);
+  in.read("seq_len", d.seq_len);
+  in.read("batch_size", d.batch_size);
+  in.finish();
+  in.require("train");
+}
+
+void read_optim(MapReader in, OptimSection& o) {
+  in.read("lr", o.lr);
+  in.read_pair("betas", o.beta1, o.beta2);
+  in.read("eps", o.eps);
+  in.read("weight_decay", o.weight_decay);
+  in.read("grad_clip", o.grad_clip);
+  in.finish();
+}
+
+void read_schedule(MapReader in, ScheduleSection& s) {
+  in.read("warmup_steps", s.warmup_steps);
+  in.read("total_steps", s.total_steps);
+  in.read("total_tokens", s.total_tokens);
+  in.read("min_lr", s.min_lr);
+  in.read_choice("decay", s.decay, kDecays);
+  in.finish();
+}
+
+void read_train(MapReader in, TrainSection& t) {
+  in.read("seed", t.seed);
+  in.read("device", t.device);
+  in.read_int_or_auto("micro_batch", t.micro_batch);
+  in.read_int_or_auto("grad_accum", t.grad_accum);
+  in.read("eval_interval", t.eval_interval);
+  in.read("checkpoint_interval", t.checkpoint_interval);
+  in.read("run_dir", t.run_dir);
+  in.read("keep_checkpoints", t.keep_checkpoints);
+  in.read("log_interval", t.log_interval);
+  in.read_choice("precision", t.precision, kPrecisions);
+  in.read_choice("on_nonfinite", t.on_nonfinite, kNonFiniteActions);
+  in.read("max_nonfinite_skips", t.max_nonfinite_skips);
+  in.finish();
+}
+
+void read_eval(MapReader in, EvalSection& e) {
+  in.read("max_batches", e.max_batches);
+  in.read_int_or_auto("batch_size", e.batch_size);
+  in.finish();
+}
+
+Recipe read_recipe(const YAML::Node& root, KeyLocations& where) {
+  MapReader in(root, "", where);
+  MapReader model = in.section("model"), data = in.section("data"), optim = in.section("optim"),
+            schedule = in.section("schedule"), train = in.section("train"),
+            eval = in.section("eval");
+  in.finish();  // an unknown section before the keys missing from a misspelled one
+  Recipe recipe;
+  read_model(model, recipe.model);
+  read_data(data, recipe.data);
+  read_optim(optim, recipe.optim);
+  read_schedule(schedule, recipe.schedule);
+  read_train(train, recipe.train);
+  read_eval(eval, recipe.eval);
+  return recipe;
+}
+
+}  // namespace
+
+const char* to_string(Precision precision) { return name_of(precision, kPrecisions); }
+const char* to_string(OnNonFinite action) { return name_of(action, kNonFiniteActions); }
+
+int64_t Recipe::total_steps() const {
+  if (schedule.total_steps) return *schedule.total_steps;
+  KRAIT_CHECK(schedule.total_tokens,
+              "recipe: neither schedule.total_steps nor total_tokens is set");
+  return (*schedule.total_tokens + tokens_per_step() - 1) / tokens_per_step();
+}
+
+int64_t Recipe::micro_batch(int world_size) const {
+  const BatchSplit split = split_batch(*this, world_size);
+  if (!split.error.empty()) throw Error(split.error);
+  return split.micro_batch;
+}
+
+int64_t Recipe::grad_accum(int world_size) const {
+  const BatchSplit split = split_batch(*this, world_size);
+  if (!split.error.empty()) throw Error(split.error);
+  return split.grad_accum;
+}
+
+int64_t Recipe::eval_batch_size(int world_size) const {
+  return eval.batch_size > 0 ? eval.batch_size : micro_batch(world_size);
+}
+
+void Recipe::validate(int world_size) const { check_recipe(*this, world_size, KeyLocations("")); }
+
+Recipe parse_recipe(const std::string& text, const std::string& source_name,
+                    const std::vector<std::string>& overrides, int world_size) {
+  KeyLocations where(source_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw Error(source_name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML (column " +
+                std::to_string(e.mark.column + 1) + "): " + e.msg);
+  }
+  for (const std::string& assignment : overrides) {
+    apply_override(root, assignment, "--set " + assignment, where);
+  }
+  Recipe recipe = read_recipe(root, where);
+  check_recipe(recipe, world_size, where);
+  return recipe;
+}
+
+Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides,
+                   int world_size) {
+  if (!std::filesystem::exists(path)) throw Error("recipe file '" + path + "' not found");
+  if (std::filesystem::is_directory(path)) throw Error("recipe file '" + path + "' is a folder");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open recipe file '" + path + "'");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw Error("cannot read recipe file '" + path + "'");
+  return parse_recipe(text, path, overrides, world_size);
+}
+
+}  // namespace krait::train
