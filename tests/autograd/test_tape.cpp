@@ -65,3 +65,24 @@ TEST(Tape, BackwardWithoutGradIsAnError) {
 
 }  // namespace
 }  // namespace krait
+
+namespace krait {
+namespace {
+
+// The gradient check itself must catch a wrong backward: here y = x^2 with a backward of x.
+TEST(Gradcheck, DetectsAWrongBackward) {
+  auto square_with_wrong_backward = [](const std::vector<Tensor>& in) {
+    const Tensor x = in[0];
+    Tensor y = ops::mul(x.detach(), x.detach());
+    if (needs_record({x})) record("wrong_square", {x}, y, [x](const Tensor& g) -> TensorList {
+      return {ops::mul(g, x.detach())};
+    });
+    return y;
+  };
+  Rng rng(3);
+  const Tensor x = testing::random_tensor({5}, rng, 0.5, 1.5).set_requires_grad(true);
+  EXPECT_GT(testing::gradcheck(square_with_wrong_backward, {x}).worst(), 0.1);
+}
+
+}  // namespace
+}  // namespace krait

@@ -2,6 +2,7 @@
 // accumulation and sizes that are not multiples of its blocks.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "common/rng.h"
@@ -61,7 +62,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
                                            Case{3, 9, 11, 13, false, true, true, false, false},
                                            Case{2, 6, 5, 4, true, true, false, false, true},
                                            Case{4, 5, 6, 7, true, false, false, true, false},
-                                           Case{4, 5, 6, 7, false, true, false, true, true}));
+                                           Case{4, 5, 6, 7, false, true, false, true, true}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           const Case& c = info.param;
+                           return "b" + std::to_string(c.batch) + "m" + std::to_string(c.m) + "n" +
+                                  std::to_string(c.n) + "k" + std::to_string(c.k) + (c.ta ? "_ta" : "") +
+                                  (c.tb ? "_tb" : "") + (c.share_b ? "_shared" : "") + (c.reduce ? "_reduce" : "") +
+                                  (c.accumulate ? "_acc" : "");
+                         });
 
 }  // namespace
 }  // namespace krait::kernels::cpu
