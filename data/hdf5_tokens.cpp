@@ -11,65 +11,21 @@
 
 #include "common/error.h"
 #include "data/token_ids.h"
+#include "data/hdf5_util.h"
 
 namespace krait::data {
 
 static_assert(std::is_same_v<hid_t, int64_t>, "Hdf5TokenFile stores hid_t as int64_t");
 
 namespace {
+using hdf5::Handle;
+using hdf5::QuietHdf5Errors;
+using hdf5::hdf5_reason;
 
 constexpr const char* kDataset = "tokens";
 constexpr const char* kVocabAttribute = "vocab_size";
 constexpr uint64_t kScanChunk = uint64_t{1} << 20;  // ids read per step of the validation scan
 
-// HDF5 prints its error stack to stderr by default; library code must not print, so each entry
-// point turns that off while it runs and restores the caller's handler afterwards.
-class QuietHdf5Errors {
- public:
-  QuietHdf5Errors() {
-    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietHdf5Errors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
-  QuietHdf5Errors(const QuietHdf5Errors&) = delete;
-  QuietHdf5Errors& operator=(const QuietHdf5Errors&) = delete;
-
- private:
-  H5E_auto2_t func_ = nullptr;
-  void* data_ = nullptr;
-};
-
-// Closes an HDF5 handle when it goes out of scope.
-class Handle {
- public:
-  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-  hid_t release() { return std::exchange(id_, -1); }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-// The innermost message on HDF5's error stack, e.g. "file signature not found".
-std::string hdf5_reason() {
-  std::string reason;
-  H5Ewalk2(
-      H5E_DEFAULT, H5E_WALK_UPWARD,
-      [](unsigned n, const H5E_error2_t* err, void* out) -> herr_t {
-        if (n == 0 && err->desc) *static_cast<std::string*>(out) = err->desc;
-        return 0;
-      },
-      &reason);
-  return reason.empty() ? "unknown HDF5 error" : reason;
-}
 
 void write_file(const std::string& path, std::span<const int32_t> ids, uint32_t vocab_size,
                 uint32_t bytes_per_token) {

@@ -7,10 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <string>
 
-#include "common/error.h"
+#include "tests/support/error_text.h"
 
 namespace krait::checkpoint_testing {
 
@@ -38,20 +37,7 @@ inline void write_text(const std::string& path, const std::string& text) {
   out << text;
 }
 
-// The message of the krait::Error that action throws, or "" (and a test failure) if it throws none.
-inline std::string error_text(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const krait::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a krait::Error";
-  return "";
-}
-
-inline ::testing::AssertionResult mentions(const std::string& message, const std::string& part) {
-  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << message << "\" does not mention \"" << part << "\"";
-}
+using krait::testing::error_text;
+using krait::testing::mentions;
 
 }  // namespace krait::checkpoint_testing

@@ -1,29 +1,10 @@
-// tests/data/error_text.h — helpers for asserting what a krait::Error says.
+// tests/data/error_text.h — the shared error assertions (tests/support/error_text.h), in the data
+// tests' namespace.
 #pragma once
 
-#include <gtest/gtest.h>
-
-#include <functional>
-#include <string>
-
-#include "common/error.h"
+#include "tests/support/error_text.h"
 
 namespace krait::data::testing {
-
-// The message of the krait::Error that action throws, or "" (and a test failure) if it throws none.
-inline std::string error_text(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const krait::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a krait::Error";
-  return "";
-}
-
-inline ::testing::AssertionResult mentions(const std::string& message, const std::string& part) {
-  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << message << "\" does not mention \"" << part << "\"";
-}
-
+using krait::testing::error_text;
+using krait::testing::mentions;
 }  // namespace krait::data::testing
