@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "autograd/cuda_context.h"
 #include "common/error.h"
 #include "kernels/cpu/cast.h"
 #if KRAIT_HAS_CUDA
@@ -70,7 +71,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 #if KRAIT_HAS_CUDA
   KRAIT_CHECK(device.index < kernels::cuda::device_count(), "device ", device.str(), " is not present (",
               kernels::cuda::device_count(), " CUDA devices)");
-  data_ = kernels::cuda::device_alloc(std::max<size_t>(bytes, 1), device.index);
+  data_ = cuda::allocate(bytes, device.index);
 #else
   KRAIT_FAIL("device ", device.str(), " requested but Krait was built without CUDA");
 #endif
@@ -81,9 +82,7 @@ Storage::~Storage() {
     std::free(data_);
     return;
   }
-#if KRAIT_HAS_CUDA
-  kernels::cuda::device_free(data_, device_.index);
-#endif
+  cuda::release(data_, bytes_, device_.index);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,13 +4,25 @@
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/gemm.h"
+#if KRAIT_HAS_CUDA
+#include "autograd/cuda_context.h"
+#include "kernels/cuda/gemm.h"
+#endif
 
 namespace krait::ops {
 namespace {
 using kernels::cpu::GemmShape;
 
-// Runs gemm on two CPU tensors of one float dtype into out (already allocated, right shape).
+// Runs gemm on two tensors of one float dtype and device into out (already allocated, right shape).
 void run_gemm(const GemmShape& s, const Tensor& a, const Tensor& b, const Tensor& out) {
+#if KRAIT_HAS_CUDA
+  if (a.device().is_cuda()) {
+    const kernels::cuda::GemmProblem p{s.batch,    s.m,        s.n,        s.k,          s.trans_a, s.trans_b,
+                                       s.stride_a, s.stride_b, s.stride_c, s.accumulate, a.dtype(), out.dtype()};
+    kernels::cuda::gemm(cuda::gemm_context(a.device().index), p, a.raw_data(), b.raw_data(), out.raw_data());
+    return;
+  }
+#endif
   detail::dispatch_float("matmul", a, [&]<typename T>() {
     kernels::cpu::gemm(s, a.data<T>(), b.data<T>(), out.data<T>());
   });

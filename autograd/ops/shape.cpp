@@ -5,6 +5,10 @@
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/layout.h"
+#if KRAIT_HAS_CUDA
+#include "autograd/cuda_context.h"
+#include "kernels/cuda/layout.h"
+#endif
 
 namespace krait::ops {
 namespace {
@@ -15,11 +19,6 @@ int64_t normalize_axis(const char* op, const Tensor& x, int64_t axis) {
   return axis < 0 ? axis + d : axis;
 }
 
-void require_cpu(const char* op, const Tensor& x) {
-  KRAIT_CHECK(x.device().is_cpu(), op, ": no kernel for ", x.describe(), " yet (the CUDA ops come with the CUDA "
-              "backend)");
-}
-
 // Product of the dimensions in [begin, end).
 int64_t span(const Shape& s, int64_t begin, int64_t end) {
   return std::accumulate(s.begin() + begin, s.begin() + end, int64_t{1}, std::multiplies<>());
@@ -28,8 +27,16 @@ int64_t span(const Shape& s, int64_t begin, int64_t end) {
 // Copies rows [start, start + len) of `axis` from src into dst at dst_start (both CPU, same dtype).
 void copy_rows(const Tensor& src, int64_t start, const Tensor& dst, int64_t dst_start, int64_t len, int64_t axis) {
   const Shape& s = src.shape();
+  const int64_t outer = span(s, 0, axis), inner = span(s, axis + 1, src.dim());
+#if KRAIT_HAS_CUDA
+  if (src.device().is_cuda()) {
+    kernels::cuda::copy_block(src.raw_data(), s[axis], start, dst.raw_data(), dst.shape()[axis], dst_start, len,
+                              dtype_size(src.dtype()), outer, inner, cuda::stream(src.device().index));
+    return;
+  }
+#endif
   kernels::cpu::copy_block(src.raw_data(), s[axis], start, dst.raw_data(), dst.shape()[axis], dst_start, len,
-                           dtype_size(src.dtype()), span(s, 0, axis), span(s, axis + 1, src.dim()));
+                           dtype_size(src.dtype()), outer, inner);
 }
 
 Tensor swap(const Tensor& x, int64_t a0, int64_t a1) {
@@ -37,8 +44,15 @@ Tensor swap(const Tensor& x, int64_t a0, int64_t a1) {
   Shape out = s;
   std::swap(out[a0], out[a1]);
   Tensor y = Tensor::empty(out, x.dtype(), x.device());
-  kernels::cpu::swap_axes(x.raw_data(), y.raw_data(), dtype_size(x.dtype()), span(s, 0, a0), s[a0],
-                          span(s, a0 + 1, a1), s[a1], span(s, a1 + 1, x.dim()));
+  const int64_t outer = span(s, 0, a0), mid = span(s, a0 + 1, a1), inner = span(s, a1 + 1, x.dim());
+#if KRAIT_HAS_CUDA
+  if (x.device().is_cuda()) {
+    kernels::cuda::swap_axes(x.raw_data(), y.raw_data(), dtype_size(x.dtype()), outer, s[a0], mid, s[a1], inner,
+                             cuda::stream(x.device().index));
+    return y;
+  }
+#endif
+  kernels::cpu::swap_axes(x.raw_data(), y.raw_data(), dtype_size(x.dtype()), outer, s[a0], mid, s[a1], inner);
   return y;
 }
 
@@ -55,7 +69,6 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 }
 
 Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1) {
-  require_cpu("transpose", x);
   int64_t a0 = normalize_axis("transpose", x, axis0), a1 = normalize_axis("transpose", x, axis1);
   if (a0 > a1) std::swap(a0, a1);
   Tensor y = a0 == a1 ? x.clone() : swap(x, a0, a1);
@@ -68,7 +81,6 @@ Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1) {
 }
 
 Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end) {
-  require_cpu("slice", x);
   axis = normalize_axis("slice", x, axis);
   KRAIT_CHECK(0 <= start && start <= end && end <= x.shape()[axis], "slice: [", start, ", ", end, ") out of range "
               "for axis ", axis, " of ", x.describe());
@@ -88,7 +100,6 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end) {
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t axis, const std::vector<int64_t>& sizes) {
-  require_cpu("split", x);
   axis = normalize_axis("split", x, axis);
   int64_t total = 0;
   for (int64_t s : sizes) {
@@ -124,7 +135,6 @@ std::vector<Tensor> split(const Tensor& x, int64_t axis, const std::vector<int64
 Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {
   KRAIT_CHECK(!parts.empty(), "concat: no tensors");
   const Tensor& first = parts[0];
-  require_cpu("concat", first);
   axis = normalize_axis("concat", first, axis);
   Shape out = first.shape();
   out[axis] = 0;

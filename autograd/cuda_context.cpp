@@ -1,0 +1,153 @@
+// autograd/cuda_context.cpp — streams, cuBLASLt handles and the caching allocator (see cuda_context.h).
+#include "autograd/cuda_context.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/error.h"
+
+#if KRAIT_HAS_CUDA
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/device.h"
+
+namespace krait::cuda {
+namespace {
+
+constexpr size_t kCublasWorkspaceBytes = size_t{32} << 20;
+
+// Small blocks round to 512 bytes, large ones to 2 MiB, so freed blocks fit later requests of
+// similar size without fragmenting into many distinct sizes.
+size_t block_size(size_t bytes) {
+  constexpr size_t kSmall = 512, kLarge = size_t{2} << 20, kLargeFrom = size_t{1} << 20;
+  const size_t unit = bytes >= kLargeFrom ? kLarge : kSmall;
+  return std::max(unit, (bytes + unit - 1) / unit * unit);
+}
+
+struct DeviceState {
+  int device = 0;
+  cudaStream_t stream = nullptr;
+  cublasLtHandle_t cublas = nullptr;
+  void* cublas_workspace = nullptr;
+  std::multimap<size_t, void*> free_blocks;  // by block size
+  MemoryStats stats;
+
+  explicit DeviceState(int index) : device(index) {
+    KRAIT_CUDA_CHECK(cudaSetDevice(device));
+    KRAIT_CUDA_CHECK(cudaStreamCreate(&stream));  // a blocking stream: ordered with the legacy default stream
+  }
+};
+
+std::mutex mutex;
+std::vector<std::unique_ptr<DeviceState>> devices;
+
+DeviceState& state(int device) {
+  KRAIT_CHECK(device >= 0 && device < kernels::cuda::device_count(), "cuda:", device, " is not present (",
+              kernels::cuda::device_count(), " CUDA devices)");
+  if (devices.size() <= static_cast<size_t>(device)) devices.resize(device + 1);
+  if (!devices[device]) devices[device] = std::make_unique<DeviceState>(device);
+  return *devices[device];
+}
+
+void* allocate_locked(DeviceState& s, size_t size) {
+  auto it = s.free_blocks.find(size);
+  if (it != s.free_blocks.end()) {
+    void* ptr = it->second;
+    s.free_blocks.erase(it);
+    return ptr;
+  }
+  void* ptr = nullptr;
+  try {
+    ptr = kernels::cuda::device_alloc(size, s.device);
+  } catch (const Error&) {
+    // Out of memory: give the cached blocks back and try once more before failing.
+    KRAIT_CUDA_CHECK(cudaStreamSynchronize(s.stream));
+    for (auto& [bytes, block] : s.free_blocks) {
+      kernels::cuda::device_free(block, s.device);
+      s.stats.reserved -= bytes;
+    }
+    s.free_blocks.clear();
+    ptr = kernels::cuda::device_alloc(size, s.device);
+  }
+  s.stats.reserved += size;
+  ++s.stats.device_allocations;
+  return ptr;
+}
+
+}  // namespace
+
+void* allocate(size_t bytes, int device) {
+  std::lock_guard lock(mutex);
+  DeviceState& s = state(device);
+  const size_t size = block_size(bytes);
+  void* ptr = allocate_locked(s, size);
+  s.stats.in_use += size;
+  s.stats.peak_in_use = std::max(s.stats.peak_in_use, s.stats.in_use);
+  return ptr;
+}
+
+void release(void* ptr, size_t bytes, int device) noexcept {
+  if (ptr == nullptr) return;
+  std::lock_guard lock(mutex);
+  DeviceState& s = *devices[device];
+  const size_t size = block_size(bytes);
+  s.free_blocks.emplace(size, ptr);
+  s.stats.in_use -= size;
+}
+
+MemoryStats memory_stats(int device) {
+  std::lock_guard lock(mutex);
+  return state(device).stats;
+}
+
+void reset_peak(int device) {
+  std::lock_guard lock(mutex);
+  DeviceState& s = state(device);
+  s.stats.peak_in_use = s.stats.in_use;
+}
+
+void empty_cache(int device) {
+  std::lock_guard lock(mutex);
+  DeviceState& s = state(device);
+  KRAIT_CUDA_CHECK(cudaStreamSynchronize(s.stream));
+  for (auto& [bytes, block] : s.free_blocks) {
+    kernels::cuda::device_free(block, s.device);
+    s.stats.reserved -= bytes;
+  }
+  s.free_blocks.clear();
+}
+
+cudaStream_t stream(int device) {
+  std::lock_guard lock(mutex);
+  return state(device).stream;
+}
+
+kernels::cuda::GemmContext gemm_context(int device) {
+  std::lock_guard lock(mutex);
+  DeviceState& s = state(device);
+  if (!s.cublas) {
+    KRAIT_CHECK(cublasLtCreate(&s.cublas) == CUBLAS_STATUS_SUCCESS, "cublasLtCreate failed on cuda:", device);
+    s.cublas_workspace = allocate_locked(s, kCublasWorkspaceBytes);
+  }
+  return {s.cublas, s.cublas_workspace, kCublasWorkspaceBytes, s.stream};
+}
+
+void synchronize(int device) {
+  KRAIT_CUDA_CHECK(cudaStreamSynchronize(stream(device)));
+}
+
+}  // namespace krait::cuda
+
+#else  // CPU-only build: CUDA tensors cannot be created, so none of these is reachable.
+
+namespace krait::cuda {
+void* allocate(size_t, int device) { KRAIT_FAIL("cuda:", device, " requested but Krait was built without CUDA"); }
+void release(void*, size_t, int) noexcept {}
+MemoryStats memory_stats(int) { return {}; }
+void reset_peak(int) {}
+void empty_cache(int) {}
+void synchronize(int) {}
+}  // namespace krait::cuda
+
+#endif

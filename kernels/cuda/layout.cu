@@ -1,0 +1,62 @@
+// kernels/cuda/layout.cu — axis swaps and block copies on the device (see layout.h). Both are plain
+// index maps; a copy of rows is a strided 2-D memcpy.
+#include "kernels/cuda/layout.h"
+
+#include <algorithm>
+
+#include "kernels/cuda/check.h"
+
+namespace krait::kernels::cuda {
+namespace {
+
+// One thread per element of dst; T is a word type of the element's size.
+template <typename T>
+__global__ void swap_axes_kernel(const T* __restrict__ src, T* __restrict__ dst, int64_t outer, int64_t d0,
+                                 int64_t mid, int64_t d1, int64_t inner) {
+  const int64_t total = outer * d0 * mid * d1 * inner;
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
+    // e indexes dst as (o, j, m, i, r); read src at (o, i, m, j, r).
+    int64_t rest = e;
+    const int64_t r = rest % inner; rest /= inner;
+    const int64_t i = rest % d0; rest /= d0;
+    const int64_t m = rest % mid; rest /= mid;
+    const int64_t j = rest % d1; rest /= d1;
+    const int64_t o = rest;
+    dst[e] = src[((((o * d0 + i) * mid + m) * d1 + j) * inner) + r];
+  }
+}
+
+template <typename T>
+void launch_swap(const void* src, void* dst, int64_t outer, int64_t d0, int64_t mid, int64_t d1, int64_t inner,
+                 cudaStream_t stream) {
+  const int64_t total = outer * d0 * mid * d1 * inner;
+  if (total == 0) return;
+  constexpr int kThreads = 256;
+  const int64_t blocks = std::min<int64_t>((total + kThreads - 1) / kThreads, 1 << 20);
+  swap_axes_kernel<T><<<blocks, kThreads, 0, stream>>>(static_cast<const T*>(src), static_cast<T*>(dst), outer, d0,
+                                                       mid, d1, inner);
+  KRAIT_CUDA_CHECK_LAUNCH("swap_axes_kernel");
+}
+
+}  // namespace
+
+void swap_axes(const void* src, void* dst, size_t elem_size, int64_t outer, int64_t d0, int64_t mid, int64_t d1,
+               int64_t inner, cudaStream_t stream) {
+  switch (elem_size) {
+    case 2: return launch_swap<uint16_t>(src, dst, outer, d0, mid, d1, inner, stream);
+    case 4: return launch_swap<uint32_t>(src, dst, outer, d0, mid, d1, inner, stream);
+    case 8: return launch_swap<uint64_t>(src, dst, outer, d0, mid, d1, inner, stream);
+    default: KRAIT_FAIL("swap_axes: unsupported element size ", elem_size);
+  }
+}
+
+void copy_block(const void* src, int64_t src_dim, int64_t start, void* dst, int64_t dst_dim, int64_t dst_start,
+                int64_t len, size_t elem_size, int64_t outer, int64_t inner, cudaStream_t stream) {
+  const size_t row = inner * elem_size;
+  if (outer == 0 || len == 0 || row == 0) return;
+  KRAIT_CUDA_CHECK(cudaMemcpy2DAsync(static_cast<char*>(dst) + dst_start * row, dst_dim * row,
+                                     static_cast<const char*>(src) + start * row, src_dim * row, len * row, outer,
+                                     cudaMemcpyDeviceToDevice, stream));
+}
+
+}  // namespace krait::kernels::cuda

@@ -1,0 +1,72 @@
+// Ops on CUDA tensors against the same ops on the CPU: outputs and every input gradient, at awkward
+// sizes. Skipped where there is no CUDA device.
+#include <gtest/gtest.h>
+
+#include "autograd/ops.h"
+#include "tests/support/gradcheck.h"
+
+namespace krait {
+namespace {
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+// Runs f on CPU f32 copies of `inputs` and on CUDA copies in `dtype`, backpropagates the same random
+// weights through both, and compares outputs and gradients.
+void expect_cuda_matches_cpu(const Fn& f, const std::vector<Tensor>& inputs, DType dtype, double rtol, double atol) {
+  std::vector<Tensor> cpu_in, gpu_in;
+  for (const Tensor& t : inputs) {
+    // Both sides see the same (possibly bf16-rounded) values.
+    const Tensor rounded = t.to(dtype).to(DType::F32);
+    cpu_in.push_back(rounded.clone().set_requires_grad(true));
+    gpu_in.push_back(rounded.to(dtype).to(Device::cuda()).set_requires_grad(true));
+  }
+  // One forward and backward at a time: backward runs (and then clears) the whole tape.
+  const Tensor cpu_out = f(cpu_in);
+  Rng rng(9);
+  const Tensor w = testing::random_tensor(cpu_out.shape(), rng, -1, 1, DType::F32).to(dtype).to(DType::F32);
+  backward(cpu_out, w);
+  const Tensor gpu_out = f(gpu_in);
+  backward(gpu_out, w.to(dtype).to(Device::cuda()));
+  testing::expect_close(gpu_out.to(DType::F32), cpu_out, rtol, atol);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    SCOPED_TRACE("gradient of input " + std::to_string(i));
+    testing::expect_close(gpu_in[i].grad().to(DType::F32), cpu_in[i].grad(), rtol, atol);
+  }
+}
+
+class CudaOps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  }
+  Rng rng{17};
+  Tensor rand(const Shape& s) { return testing::random_tensor(s, rng, -1, 1, DType::F32); }
+};
+
+TEST_F(CudaOps, MatmulAllTransposesAndBatching) {
+  struct Case { Shape a, b; bool ta, tb; };
+  for (const Case& c : {Case{{1, 1}, {1, 1}, false, false}, Case{{37, 65}, {65, 29}, false, false},
+                        Case{{65, 37}, {29, 65}, true, true}, Case{{3, 33, 40}, {17, 40}, false, true},
+                        Case{{3, 40, 33}, {40, 17}, true, false}, Case{{2, 33, 40}, {2, 40, 7}, false, false}}) {
+    SCOPED_TRACE(shape_str(c.a) + " x " + shape_str(c.b));
+    const Fn f = [&](const auto& in) { return ops::matmul(in[0], in[1], c.ta, c.tb); };
+    expect_cuda_matches_cpu(f, {rand(c.a), rand(c.b)}, DType::F32, 1e-5, 1e-5);
+    // bf16 inputs, fp32 accumulation, bf16 output: one bf16 rounding of each result.
+    expect_cuda_matches_cpu(f, {rand(c.a), rand(c.b)}, DType::BF16, 1e-2, 2e-2);
+  }
+}
+
+TEST_F(CudaOps, ShapeOps) {
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    expect_cuda_matches_cpu([](const auto& in) { return ops::transpose(in[0], 1, 2); }, {rand({3, 37, 129})}, dtype, 0, 0);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::transpose(in[0], 0, 2); }, {rand({2, 5, 7, 3})}, dtype, 0, 0);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::slice(in[0], 1, 3, 40); }, {rand({2, 41, 9})}, dtype, 0, 0);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::split(in[0], -1, {5, 1, 11})[2]; }, {rand({4, 17})},
+                            dtype, 0, 0);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::concat({in[0], in[1]}, 0); },
+                            {rand({2, 9}), rand({5, 9})}, dtype, 0, 0);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::reshape(in[0], {9, 2}); }, {rand({3, 6})}, dtype, 0, 0);
+  }
+}
+
+}  // namespace
+}  // namespace krait
