@@ -1,30 +1,74 @@
-// autograd/ops/elementwise.cpp — pointwise ops and bias-broadcast add/mul.
+// autograd/ops/elementwise.cpp — pointwise ops and bias-broadcast add/mul, on the CPU (f32, f64) and
+// on CUDA (f32, bf16).
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/elementwise.h"
+#if KRAIT_HAS_CUDA
+#include "autograd/cuda_context.h"
+#include "kernels/cuda/elementwise.h"
+#endif
 
 namespace krait::ops {
 namespace {
 namespace cpu = kernels::cpu;
 using detail::dispatch_float;
 
-// One pointwise op: forward(x, y, n) and backward(saved, grad_y, grad_x, n), where `saved` is the
-// input, or the output when backward_uses_output (sigmoid, exp need only y).
+#if KRAIT_HAS_CUDA
+namespace gpu = kernels::cuda;
+cudaStream_t stream_of(const Tensor& t) { return cuda::stream(t.device().index); }
+
+// out[i] = sum over rows of x (* w): the gradient of a broadcast operand, on the device.
+Tensor gpu_sum_outer(const Tensor& x, const Tensor& w, const Shape& out_shape, int64_t outer, int64_t inner) {
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  const size_t bytes = gpu::sum_outer_workspace_bytes(outer, inner);
+  const Tensor workspace = bytes ? Tensor::empty({static_cast<int64_t>(bytes)}, DType::I32, x.device()) : Tensor();
+  gpu::sum_outer(x.raw_data(), w.defined() ? w.raw_data() : nullptr, out.raw_data(), x.dtype(), outer, inner,
+                 workspace.defined() ? workspace.raw_data() : nullptr, stream_of(x));
+  return out;
+}
+#endif
+
+// The kernel of a pointwise op on each backend. `saved` (for backward) is the input, or the
+// output when the op's backward needs only y (sigmoid, exp).
+struct Pointwise {
+  bool backward_uses_output;
+#if KRAIT_HAS_CUDA
+  gpu::Unary gpu_op;
+#endif
+};
+
 template <typename Forward, typename Backward>
-Tensor unary(const char* op, const Tensor& x, bool backward_uses_output, Forward forward, Backward backward) {
+Tensor unary(const char* op, const Tensor& x, const Pointwise& kind, Forward forward, Backward backward) {
   detail::check_float_inputs(op, {&x});
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_float(op, x, [&]<typename T>() { forward(x.data<T>(), y.data<T>(), x.numel()); });
+#if KRAIT_HAS_CUDA
+  if (x.device().is_cuda()) gpu::unary_forward(kind.gpu_op, x.raw_data(), y.raw_data(), x.dtype(), x.numel(), stream_of(x));
+  else
+#endif
+    dispatch_float(op, x, [&]<typename T>() { forward(x.data<T>(), y.data<T>(), x.numel()); });
   if (needs_record({x})) {
-    const Tensor saved = backward_uses_output ? y.detach() : x.detach();
-    record(op, {x}, y, [op, saved, backward](const Tensor& g) -> TensorList {
+    const Tensor saved = kind.backward_uses_output ? y.detach() : x.detach();
+    record(op, {x}, y, [op, saved, kind, backward](const Tensor& g) -> TensorList {
       Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
+#if KRAIT_HAS_CUDA
+      if (g.device().is_cuda()) {
+        gpu::unary_backward(kind.gpu_op, saved.raw_data(), g.raw_data(), gx.raw_data(), g.dtype(), g.numel(),
+                            stream_of(g));
+        return {gx};
+      }
+#endif
       dispatch_float(op, g, [&]<typename T>() { backward(saved.data<T>(), g.data<T>(), gx.data<T>(), g.numel()); });
       return {gx};
     });
   }
   return y;
 }
+
+#if KRAIT_HAS_CUDA
+#define KRAIT_POINTWISE(uses_output, op) Pointwise{uses_output, gpu::Unary::op}
+#else
+#define KRAIT_POINTWISE(uses_output, op) Pointwise{uses_output}
+#endif
 
 // How b broadcasts against a: b repeats `outer` times over a's leading axes.
 struct Broadcast {
@@ -45,40 +89,64 @@ Broadcast broadcast_of(const char* op, const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor silu(const Tensor& x) {
-  return unary("silu", x, false, [](auto* in, auto* out, int64_t n) { cpu::silu_forward(in, out, n); },
+  return unary("silu", x, KRAIT_POINTWISE(false, Silu),
+               [](auto* in, auto* out, int64_t n) { cpu::silu_forward(in, out, n); },
                [](auto* in, auto* g, auto* gx, int64_t n) { cpu::silu_backward(in, g, gx, n); });
 }
 
 Tensor softplus(const Tensor& x) {
-  return unary("softplus", x, false, [](auto* in, auto* out, int64_t n) { cpu::softplus_forward(in, out, n); },
+  return unary("softplus", x, KRAIT_POINTWISE(false, Softplus),
+               [](auto* in, auto* out, int64_t n) { cpu::softplus_forward(in, out, n); },
                [](auto* in, auto* g, auto* gx, int64_t n) { cpu::softplus_backward(in, g, gx, n); });
 }
 
 Tensor sigmoid(const Tensor& x) {
-  return unary("sigmoid", x, true, [](auto* in, auto* out, int64_t n) { cpu::sigmoid_forward(in, out, n); },
+  return unary("sigmoid", x, KRAIT_POINTWISE(true, Sigmoid),
+               [](auto* in, auto* out, int64_t n) { cpu::sigmoid_forward(in, out, n); },
                [](auto* y, auto* g, auto* gx, int64_t n) { cpu::sigmoid_backward(y, g, gx, n); });
 }
 
 Tensor exp(const Tensor& x) {
-  return unary("exp", x, true, [](auto* in, auto* out, int64_t n) { cpu::exp_forward(in, out, n); },
+  return unary("exp", x, KRAIT_POINTWISE(true, Exp), [](auto* in, auto* out, int64_t n) { cpu::exp_forward(in, out, n); },
                [](auto* y, auto* g, auto* gx, int64_t n) { cpu::mul_forward(y, g, gx, n); });
 }
 
 Tensor scale(const Tensor& x, double alpha) {
-  return unary("scale", x, false, [alpha]<typename T>(const T* in, T* out, int64_t n) { cpu::scale(in, T(alpha), out, n); },
-               [alpha]<typename T>(const T*, const T* g, T* gx, int64_t n) { cpu::scale(g, T(alpha), gx, n); });
+  detail::check_float_inputs("scale", {&x});
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+#if KRAIT_HAS_CUDA
+  if (x.device().is_cuda()) gpu::scale(x.raw_data(), float(alpha), y.raw_data(), x.dtype(), x.numel(), stream_of(x));
+  else
+#endif
+    dispatch_float("scale", x, [&]<typename T>() { cpu::scale(x.data<T>(), T(alpha), y.data<T>(), x.numel()); });
+  if (needs_record({x})) {
+    record("scale", {x}, y, [alpha](const Tensor& g) -> TensorList {
+      NoGradGuard no_grad;
+      return {scale(g, alpha)};
+    });
+  }
+  return y;
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
   const Broadcast bc = broadcast_of("add", a, b);
   Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
-  dispatch_float("add", a, [&]<typename T>() {
-    cpu::add_broadcast(a.data<T>(), b.data<T>(), y.data<T>(), bc.outer, bc.inner);
-  });
+#if KRAIT_HAS_CUDA
+  if (a.device().is_cuda())
+    gpu::binary_forward(gpu::Binary::Add, a.raw_data(), b.raw_data(), y.raw_data(), a.dtype(), bc.outer, bc.inner,
+                        stream_of(a));
+  else
+#endif
+    dispatch_float("add", a, [&]<typename T>() {
+      cpu::add_broadcast(a.data<T>(), b.data<T>(), y.data<T>(), bc.outer, bc.inner);
+    });
   if (needs_record({a, b})) {
     const Shape b_shape = b.shape();
     record("add", {a, b}, y, [bc, b_shape](const Tensor& g) -> TensorList {
       if (bc.same_shape()) return {g, g};
+#if KRAIT_HAS_CUDA
+      if (g.device().is_cuda()) return {g, gpu_sum_outer(g, Tensor(), b_shape, bc.outer, bc.inner)};
+#endif
       Tensor gb = Tensor::empty(b_shape, g.dtype(), g.device());
       dispatch_float("add backward", g, [&]<typename T>() { cpu::sum_outer(g.data<T>(), gb.data<T>(), bc.outer, bc.inner); });
       return {g, gb};
@@ -90,14 +158,28 @@ Tensor add(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   const Broadcast bc = broadcast_of("mul", a, b);
   Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
-  dispatch_float("mul", a, [&]<typename T>() {
-    cpu::mul_broadcast(a.data<T>(), b.data<T>(), y.data<T>(), bc.outer, bc.inner);
-  });
+#if KRAIT_HAS_CUDA
+  if (a.device().is_cuda())
+    gpu::binary_forward(gpu::Binary::Mul, a.raw_data(), b.raw_data(), y.raw_data(), a.dtype(), bc.outer, bc.inner,
+                        stream_of(a));
+  else
+#endif
+    dispatch_float("mul", a, [&]<typename T>() {
+      cpu::mul_broadcast(a.data<T>(), b.data<T>(), y.data<T>(), bc.outer, bc.inner);
+    });
   if (needs_record({a, b})) {
     const Tensor sa = a.detach(), sb = b.detach();
     const bool need_a = a.requires_grad(), need_b = b.requires_grad();
     record("mul", {a, b}, y, [bc, sa, sb, need_a, need_b](const Tensor& g) -> TensorList {
       Tensor ga, gb;
+#if KRAIT_HAS_CUDA
+      if (g.device().is_cuda()) {
+        NoGradGuard no_grad;
+        if (need_a) ga = mul(g, sb);
+        if (need_b) gb = bc.same_shape() ? mul(g, sa) : gpu_sum_outer(g, sa, sb.shape(), bc.outer, bc.inner);
+        return {ga, gb};
+      }
+#endif
       dispatch_float("mul backward", g, [&]<typename T>() {
         if (need_a) {
           ga = Tensor::empty(sa.shape(), g.dtype(), g.device());

@@ -68,5 +68,27 @@ TEST_F(CudaOps, ShapeOps) {
   }
 }
 
+TEST_F(CudaOps, Elementwise) {
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    // bf16 results are rounded once more than the f32 reference.
+    const double tol = dtype == DType::F32 ? 1e-5 : 1e-2;
+    for (const Shape& shape : {Shape{1}, Shape{7}, Shape{3, 2049}}) {
+      expect_cuda_matches_cpu([](const auto& in) { return ops::silu(in[0]); }, {rand(shape)}, dtype, tol, tol);
+      expect_cuda_matches_cpu([](const auto& in) { return ops::softplus(ops::scale(in[0], 30.0)); }, {rand(shape)},
+                              dtype, tol, tol);
+      expect_cuda_matches_cpu([](const auto& in) { return ops::sigmoid(in[0]); }, {rand(shape)}, dtype, tol, tol);
+      expect_cuda_matches_cpu([](const auto& in) { return ops::exp(in[0]); }, {rand(shape)}, dtype, tol, tol);
+      expect_cuda_matches_cpu([](const auto& in) { return ops::mul(in[0], in[1]); }, {rand(shape), rand(shape)}, dtype,
+                              tol, tol);
+    }
+    // Broadcast operands: the gradient sums over 300 rows.
+    expect_cuda_matches_cpu([](const auto& in) { return ops::add(in[0], in[1]); }, {rand({300, 37}), rand({37})},
+                            dtype, tol, 4 * tol);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::mul(in[0], in[1]); }, {rand({3, 100, 37}), rand({100, 37})},
+                            dtype, tol, 4 * tol);
+  }
+}
+
 }  // namespace
 }  // namespace krait
