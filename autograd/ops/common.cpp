@@ -17,6 +17,23 @@ void check_float_inputs(const char* op, std::initializer_list<const Tensor*> ten
   }
 }
 
+void check_float_inputs(const char* op, std::initializer_list<const Tensor*> activations,
+                        std::initializer_list<const Tensor*> params) {
+  check_float_inputs(op, activations);
+  const Tensor* first = nullptr;
+  for (const Tensor* t : activations)
+    if (t->defined() && !first) first = t;
+  if (!first) return;
+  const bool on_cuda = first->device().is_cuda();
+  for (const Tensor* p : params) {
+    if (!p->defined()) continue;
+    const DType expected = on_cuda ? DType::F32 : first->dtype();
+    KRAIT_CHECK(p->device() == first->device() && p->dtype() == expected, op, ": parameter ", p->describe(),
+                " does not fit input ", first->describe(), " (expected ", dtype_name(expected), " on ",
+                first->device().str(), ")");
+  }
+}
+
 void check_shape(const char* op, const char* name, const Tensor& t, const Shape& expected) {
   KRAIT_CHECK(t.shape() == expected, op, ": ", name, " has shape ", shape_str(t.shape()), ", expected ",
               shape_str(expected));
@@ -24,6 +41,11 @@ void check_shape(const char* op, const char* name, const Tensor& t, const Shape&
 
 void check_dim(const char* op, const char* name, const Tensor& t, int64_t dims) {
   KRAIT_CHECK(t.dim() == dims, op, ": ", name, " must be ", dims, "-D, got ", t.describe());
+}
+
+Tensor workspace_like(const Tensor& t, size_t bytes) {
+  if (bytes == 0) return Tensor();
+  return Tensor::empty({static_cast<int64_t>((bytes + 3) / 4)}, DType::I32, t.device());
 }
 
 }  // namespace krait::ops::detail

@@ -6,11 +6,19 @@
 
 #include "autograd/tensor.h"
 #include "common/error.h"
+#if KRAIT_HAS_CUDA
+#include "autograd/cuda_context.h"
+#endif
 
 namespace krait::ops::detail {
 
 // All defined tensors in `tensors` share a device and dtype, and are floating point.
 void check_float_inputs(const char* op, std::initializer_list<const Tensor*> tensors);
+// Mixed precision: `activations` share a dtype and device; `params` (undefined ones skipped) are on
+// that device and, on CUDA, f32 master weights whatever the activations' dtype (on the CPU they share
+// the activations' dtype).
+void check_float_inputs(const char* op, std::initializer_list<const Tensor*> activations,
+                        std::initializer_list<const Tensor*> params);
 void check_shape(const char* op, const char* name, const Tensor& t, const Shape& expected);
 void check_dim(const char* op, const char* name, const Tensor& t, int64_t dims);
 
@@ -26,5 +34,17 @@ decltype(auto) dispatch_float(const char* op, const Tensor& t, F&& f) {
     default: KRAIT_FAIL(op, ": unsupported dtype for ", t.describe(), " (expected f32 or f64)");
   }
 }
+
+#if KRAIT_HAS_CUDA
+// The stream of the device holding t: every op on that device runs on it.
+inline cudaStream_t stream_of(const Tensor& t) { return cuda::stream(t.device().index); }
+#endif
+
+// A scratch buffer of at least `bytes` on t's device (undefined when bytes is 0); the caching
+// allocator makes these cheap.
+Tensor workspace_like(const Tensor& t, size_t bytes);
+// raw_data() of a defined tensor, nullptr otherwise.
+inline void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+inline float* f32_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 }  // namespace krait::ops::detail

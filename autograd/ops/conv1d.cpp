@@ -3,11 +3,14 @@
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/conv1d.h"
+#if KRAIT_HAS_CUDA
+#include "kernels/cuda/conv1d.h"
+#endif
 
 namespace krait::ops {
 
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  detail::check_float_inputs("causal_conv1d", {&x, &weight, &bias});
+  detail::check_float_inputs("causal_conv1d", {&x}, {&weight, &bias});
   detail::check_dim("causal_conv1d", "x", x, 3);
   detail::check_dim("causal_conv1d", "weight", weight, 2);
   const int64_t batch = x.size(0), channels = x.size(1), length = x.size(2), width = weight.size(1);
@@ -15,6 +18,30 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   detail::check_shape("causal_conv1d", "weight", weight, {channels, width});
   if (bias.defined()) detail::check_shape("causal_conv1d", "bias", bias, {channels});
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+#if KRAIT_HAS_CUDA
+  if (x.device().is_cuda()) {
+    namespace gpu = kernels::cuda;
+    gpu::causal_conv1d_forward(x.raw_data(), x.dtype(), weight.data<float>(), detail::f32_or_null(bias), false,
+                               out.raw_data(), batch, channels, length, width, detail::stream_of(x));
+    if (needs_record({x, weight, bias})) {
+      const Tensor sx = x.detach(), sw = weight.detach();
+      const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.requires_grad();
+      record("causal_conv1d", {x, weight, bias}, out, [=](const Tensor& g) -> TensorList {
+        Tensor gx = need_x ? Tensor::empty(sx.shape(), sx.dtype(), sx.device()) : Tensor();
+        Tensor gw = need_w ? Tensor::empty(sw.shape(), DType::F32, sx.device()) : Tensor();
+        Tensor gb = need_b ? Tensor::empty({channels}, DType::F32, sx.device()) : Tensor();
+        const Tensor workspace =
+            detail::workspace_like(g, gpu::causal_conv1d_backward_workspace_bytes(batch, channels, length, width));
+        gpu::causal_conv1d_backward(sx.raw_data(), sx.dtype(), sw.data<float>(), nullptr, false, g.raw_data(),
+                                    detail::raw_or_null(gx), detail::f32_or_null(gw), detail::f32_or_null(gb),
+                                    detail::raw_or_null(workspace), batch, channels, length, width,
+                                    detail::stream_of(g));
+        return {gx, gw, gb};
+      });
+    }
+    return out;
+  }
+#endif
   detail::dispatch_float("causal_conv1d", x, [&]<typename T>() {
     kernels::cpu::causal_conv1d_forward(x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
                                         out.data<T>(), batch, channels, length, width);

@@ -4,8 +4,51 @@
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/cross_entropy.h"
+#if KRAIT_HAS_CUDA
+#include "kernels/cuda/cross_entropy.h"
+#endif
 
 namespace krait::ops {
+namespace {
+
+#if KRAIT_HAS_CUDA
+// The loss is f32 whatever the logits' dtype. Reading the kept-row count (for the mean) and checking
+// the targets wait for the device: one small copy each.
+Tensor cuda_cross_entropy(const Tensor& logits, const Tensor& targets64, int64_t ignore_index, Reduction reduction) {
+  namespace gpu = kernels::cuda;
+  const int64_t rows = logits.size(0), vocab = logits.size(1);
+  const cudaStream_t stream = detail::stream_of(logits);
+  const Tensor scratch = Tensor::empty({1}, DType::I64, logits.device());
+  const int64_t bad = gpu::first_invalid_target(targets64.data<int64_t>(), rows, vocab, ignore_index,
+                                                scratch.data<int64_t>(), stream);
+  KRAIT_CHECK(bad < 0, "cross_entropy: target ", int64_t(targets64.to(Device::cpu()).data<int64_t>()[bad]), " of row ",
+              bad, " is outside [0, ", vocab, ") for logits ", logits.describe(), " and is not ignore_index (",
+              ignore_index, ")");
+  Tensor row_loss = Tensor::empty({rows}, DType::F32, logits.device());
+  Tensor lse = Tensor::empty({rows}, DType::F32, logits.device());
+  gpu::cross_entropy_forward(logits.raw_data(), logits.dtype(), targets64.data<int64_t>(), row_loss.data<float>(),
+                             lse.data<float>(), rows, vocab, ignore_index, stream);
+  Tensor loss = Tensor::empty({}, DType::F32, logits.device());
+  Tensor kept = Tensor::empty({}, DType::I64, logits.device());
+  gpu::cross_entropy_reduce(row_loss.data<float>(), targets64.data<int64_t>(), rows, ignore_index,
+                            reduction == Reduction::Mean, loss.data<float>(), kept.data<int64_t>(), stream);
+  if (needs_record({logits})) {
+    const int64_t kept_rows = static_cast<int64_t>(kept.item());
+    const double scale = reduction == Reduction::Sum ? 1.0 : kept_rows > 0 ? 1.0 / double(kept_rows) : 0.0;
+    const Tensor saved = logits.detach();
+    record("cross_entropy", {logits}, loss, [=](const Tensor& g) -> TensorList {
+      Tensor gl = Tensor::empty(saved.shape(), saved.dtype(), saved.device());
+      gpu::cross_entropy_backward(saved.raw_data(), saved.dtype(), targets64.data<int64_t>(), lse.data<float>(),
+                                  float(scale * g.item()), gl.raw_data(), rows, vocab, ignore_index,
+                                  detail::stream_of(g));
+      return {gl};
+    });
+  }
+  return loss;
+}
+#endif
+
+}  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Reduction reduction) {
   detail::check_float_inputs("cross_entropy", {&logits});
@@ -18,6 +61,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   KRAIT_CHECK(targets.device() == logits.device(), "cross_entropy: targets ", targets.describe(), " and logits ",
               logits.describe(), " are on different devices");
   const Tensor targets64 = targets.to(DType::I64);  // the kernels take one index type; i32 is widened
+#if KRAIT_HAS_CUDA
+  if (logits.device().is_cuda()) return cuda_cross_entropy(logits, targets64, ignore_index, reduction);
+#endif
   Tensor lse = Tensor::empty({rows}, logits.dtype(), logits.device());
   kernels::cpu::CrossEntropySum total;
   detail::dispatch_float("cross_entropy", logits, [&]<typename T>() {

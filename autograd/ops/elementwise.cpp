@@ -4,7 +4,6 @@
 #include "autograd/ops/common.h"
 #include "kernels/cpu/elementwise.h"
 #if KRAIT_HAS_CUDA
-#include "autograd/cuda_context.h"
 #include "kernels/cuda/elementwise.h"
 #endif
 
@@ -15,15 +14,14 @@ using detail::dispatch_float;
 
 #if KRAIT_HAS_CUDA
 namespace gpu = kernels::cuda;
-cudaStream_t stream_of(const Tensor& t) { return cuda::stream(t.device().index); }
+using detail::stream_of;
 
 // out[i] = sum over rows of x (* w): the gradient of a broadcast operand, on the device.
 Tensor gpu_sum_outer(const Tensor& x, const Tensor& w, const Shape& out_shape, int64_t outer, int64_t inner) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-  const size_t bytes = gpu::sum_outer_workspace_bytes(outer, inner);
-  const Tensor workspace = bytes ? Tensor::empty({static_cast<int64_t>(bytes)}, DType::I32, x.device()) : Tensor();
-  gpu::sum_outer(x.raw_data(), w.defined() ? w.raw_data() : nullptr, out.raw_data(), x.dtype(), outer, inner,
-                 workspace.defined() ? workspace.raw_data() : nullptr, stream_of(x));
+  const Tensor workspace = detail::workspace_like(x, gpu::sum_outer_workspace_bytes(outer, inner));
+  gpu::sum_outer(x.raw_data(), detail::raw_or_null(w), out.raw_data(), x.dtype(), outer, inner,
+                 detail::raw_or_null(workspace), stream_of(x));
   return out;
 }
 #endif

@@ -2,6 +2,9 @@
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/embedding.h"
+#if KRAIT_HAS_CUDA
+#include "kernels/cuda/embedding.h"
+#endif
 
 namespace krait::ops {
 namespace {
@@ -30,6 +33,30 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   Shape out_shape = ids.shape();
   out_shape.push_back(dim);
   Tensor out = Tensor::empty(out_shape, weight.dtype(), weight.device());
+#if KRAIT_HAS_CUDA
+  if (weight.device().is_cuda()) {
+    namespace gpu = kernels::cuda;
+    const Tensor scratch = Tensor::empty({1}, DType::I64, weight.device());
+    const int64_t bad = gpu::first_invalid_id(ids64.data<int64_t>(), n, vocab, scratch.data<int64_t>(),
+                                              detail::stream_of(weight));
+    KRAIT_CHECK(bad < 0, "embedding: id ", int64_t(ids64.view({n}).to(Device::cpu()).data<int64_t>()[bad]),
+                " at position ", position_str(ids.shape(), bad), " of ids ", ids.describe(), " is outside [0, ", vocab,
+                ") (weight ", weight.describe(), ")");
+    gpu::embedding_forward(weight.raw_data(), weight.dtype(), ids64.data<int64_t>(), out.raw_data(), n, vocab, dim,
+                           detail::stream_of(weight));
+    if (needs_record({weight})) {
+      record("embedding", {weight}, out, [ids64, vocab, dim](const Tensor& g) -> TensorList {
+        Tensor gw = Tensor::empty({vocab, dim}, DType::F32, g.device());
+        const int64_t rows = ids64.numel();
+        const Tensor workspace = detail::workspace_like(g, gpu::embedding_backward_workspace_bytes(rows, vocab));
+        gpu::embedding_backward(g.raw_data(), g.dtype(), ids64.data<int64_t>(), gw.data<float>(),
+                                detail::raw_or_null(workspace), rows, vocab, dim, detail::stream_of(g));
+        return {gw};
+      });
+    }
+    return out;
+  }
+#endif
   detail::dispatch_float("embedding", weight, [&]<typename T>() {
     const int64_t* id = ids64.data<int64_t>();
     const int64_t bad = kernels::cpu::first_invalid_id(id, n, vocab);

@@ -3,29 +3,35 @@
 #include <gtest/gtest.h>
 
 #include "autograd/ops.h"
+#include "common/error.h"
 #include "tests/support/gradcheck.h"
 
 namespace krait {
 namespace {
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-// Runs f on CPU f32 copies of `inputs` and on CUDA copies in `dtype`, backpropagates the same random
-// weights through both, and compares outputs and gradients.
-void expect_cuda_matches_cpu(const Fn& f, const std::vector<Tensor>& inputs, DType dtype, double rtol, double atol) {
+// Runs f on CPU f32 copies of `inputs` and on CUDA copies in `dtype` (the first `activations` inputs;
+// the rest are parameters, f32 on both sides), backpropagates the same random weights through both,
+// and compares outputs and gradients.
+void expect_cuda_matches_cpu(const Fn& f, const std::vector<Tensor>& inputs, DType dtype, double rtol, double atol,
+                             size_t activations = SIZE_MAX) {
   std::vector<Tensor> cpu_in, gpu_in;
-  for (const Tensor& t : inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const DType type = i < activations ? dtype : DType::F32;
     // Both sides see the same (possibly bf16-rounded) values.
-    const Tensor rounded = t.to(dtype).to(DType::F32);
+    const Tensor rounded = inputs[i].to(type).to(DType::F32);
     cpu_in.push_back(rounded.clone().set_requires_grad(true));
-    gpu_in.push_back(rounded.to(dtype).to(Device::cuda()).set_requires_grad(true));
+    gpu_in.push_back(rounded.to(type).to(Device::cuda()).set_requires_grad(true));
   }
-  // One forward and backward at a time: backward runs (and then clears) the whole tape.
+  // One forward and backward at a time: backward runs (and then clears) the whole tape. A first pass
+  // learns the output's shape and dtype.
   const Tensor cpu_out = f(cpu_in);
   Rng rng(9);
-  const Tensor w = testing::random_tensor(cpu_out.shape(), rng, -1, 1, DType::F32).to(dtype).to(DType::F32);
-  backward(cpu_out, w);
   const Tensor gpu_out = f(gpu_in);
-  backward(gpu_out, w.to(dtype).to(Device::cuda()));
+  clear_tape();
+  const Tensor w = testing::random_tensor(cpu_out.shape(), rng, -1, 1, DType::F32).to(gpu_out.dtype()).to(DType::F32);
+  backward(f(cpu_in), w);
+  backward(f(gpu_in), w.to(gpu_out.dtype()).to(Device::cuda()));
   testing::expect_close(gpu_out.to(DType::F32), cpu_out, rtol, atol);
   for (size_t i = 0; i < inputs.size(); ++i) {
     SCOPED_TRACE("gradient of input " + std::to_string(i));
@@ -88,6 +94,36 @@ TEST_F(CudaOps, Elementwise) {
     expect_cuda_matches_cpu([](const auto& in) { return ops::mul(in[0], in[1]); }, {rand({3, 100, 37}), rand({100, 37})},
                             dtype, tol, 4 * tol);
   }
+}
+
+TEST_F(CudaOps, NeuralNetworkOps) {
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const double tol = dtype == DType::F32 ? 1e-5 : 2e-2;
+    // x (B, D, L) with D not a multiple of 32 and L past a block; weight and bias stay f32.
+    expect_cuda_matches_cpu([](const auto& in) { return ops::causal_conv1d(in[0], in[1], in[2]); },
+                            {rand({2, 37, 2049}), rand({37, 4}), rand({37})}, dtype, tol, tol, 1);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::causal_conv1d(in[0], in[1]); },
+                            {rand({1, 5, 1}), rand({5, 4})}, dtype, tol, tol, 1);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::rms_norm(in[0], in[1], 1e-5); },
+                            {rand({3, 7, 1000}), rand({1000})}, dtype, tol, tol, 1);
+  }
+  // The embedding table and the logits of cross-entropy, in f32 (the weight gradient is f32 on CUDA).
+  const Tensor ids = Tensor::from_indices({3, 0, 49, 3, 17, 3, 0}, {7}, DType::I32);
+  expect_cuda_matches_cpu([&](const auto& in) { return ops::embedding(in[0], ids.to(in[0].device())); },
+                          {rand({50, 33})}, DType::F32, 1e-6, 1e-6, 0);
+  const Tensor targets = Tensor::from_indices({5, -100, 50279, 0, 7}, {5}, DType::I64);
+  for (auto reduction : {ops::Reduction::Mean, ops::Reduction::Sum})
+    expect_cuda_matches_cpu(
+        [&](const auto& in) { return ops::cross_entropy(in[0], targets.to(in[0].device()), -100, reduction); },
+        {testing::random_tensor({5, 50280}, rng, -4, 4, DType::F32)}, DType::F32, 1e-5, 1e-6);
+}
+
+TEST_F(CudaOps, BadIdsAndTargetsAreErrors) {
+  const Tensor table = rand({10, 4}).to(Device::cuda());
+  EXPECT_THROW(ops::embedding(table, Tensor::from_indices({1, 10}, {2}).to(Device::cuda())), Error);
+  const Tensor logits = rand({2, 10}).to(Device::cuda());
+  EXPECT_THROW(ops::cross_entropy(logits, Tensor::from_indices({1, 11}, {2}).to(Device::cuda())), Error);
 }
 
 }  // namespace

@@ -1,0 +1,37 @@
+// kernels/cuda/cross_entropy.h — fused softmax cross-entropy over the vocabulary on the device, with rows
+// whose target is ignore_index left out; the CUDA side of kernels/cpu/cross_entropy.h. Logits are f32 or
+// bf16 (`type`); the softmax statistics, losses and sums are f32 (the final sum double). No (rows, vocab)
+// softmax is ever stored: backward recomputes it from the logits and the forward's log-sum-exp.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include "kernels/dtype.h"
+
+namespace krait::kernels::cuda {
+
+// The first row whose target is neither ignore_index nor in [0, vocab), or -1 (cpu::first_invalid_target).
+// scratch: one int64 on the device. Synchronizes the stream to bring the answer to the host.
+int64_t first_invalid_target(const int64_t* targets, int64_t rows, int64_t vocab, int64_t ignore_index,
+                             int64_t* scratch, cudaStream_t stream);
+
+// logits (rows, vocab) -> lse[r] = log(sum_v exp(logits[r, v])) for every row (max-shifted) and
+// loss[r] = lse[r] - logits[r, targets[r]], 0 for ignored rows (NaN for an invalid target, which is not read).
+void cross_entropy_forward(const void* logits, DType type, const int64_t* targets, float* loss, float* lse,
+                           int64_t rows, int64_t vocab, int64_t ignore_index, cudaStream_t stream);
+
+// One block adds the per-row losses in a fixed order (double) and counts the kept rows:
+// *total = the sum, divided by the kept count when mean (0 when no row is kept); *kept (may be null) =
+// the kept count. Both outputs are on the device.
+void cross_entropy_reduce(const float* loss, const int64_t* targets, int64_t rows, int64_t ignore_index, bool mean,
+                          float* total, int64_t* kept, cudaStream_t stream);
+
+// grad_logits (rows, vocab, `type`) = scale * (softmax(logits[r]) - onehot(targets[r])) for kept rows, zero
+// for ignored ones, with the softmax recomputed as exp(logits - lse).
+void cross_entropy_backward(const void* logits, DType type, const int64_t* targets, const float* lse, float scale,
+                            void* grad_logits, int64_t rows, int64_t vocab, int64_t ignore_index,
+                            cudaStream_t stream);
+
+}  // namespace krait::kernels::cuda
