@@ -35,6 +35,14 @@ class Storage {
   Device device_;
 };
 
+// What a new tensor is made of and where it lives (layers take this for their parameters).
+struct TensorOptions {
+  DType dtype = DType::F32;
+  Device device = Device::cpu();
+  TensorOptions() = default;
+  TensorOptions(DType dtype_, Device device_ = Device::cpu()) : dtype(dtype_), device(device_) {}  // NOLINT: implicit
+};
+
 struct GradSlot;
 template <typename T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::F32; }

@@ -8,7 +8,7 @@ namespace krait {
 
 class Embedding {
  public:
-  Embedding(const std::string& name, int64_t vocab, int64_t dim, DType dtype, Rng& rng);
+  Embedding(const std::string& name, int64_t vocab, int64_t dim, const TensorOptions& options, Rng& rng);
   Tensor forward(const Tensor& ids) const;  // ids (...) -> (..., dim)
   void append_parameters(ParameterList& out) const { out.push_back(weight); }
 

@@ -5,11 +5,11 @@
 
 namespace krait {
 
-Linear::Linear(const std::string& name, int64_t in_features, int64_t out_features, bool has_bias, DType dtype,
+Linear::Linear(const std::string& name, int64_t in_features, int64_t out_features, bool has_bias, const TensorOptions& options,
                Rng& rng)
-    : weight(init::uniform(name + ".weight", {out_features, in_features}, dtype, rng,
+    : weight(init::uniform(name + ".weight", {out_features, in_features}, options, rng,
                            init::default_bound(in_features))) {
-  if (has_bias) bias = init::constant(name + ".bias", {out_features}, dtype, 0.0, {.no_weight_decay = true});
+  if (has_bias) bias = init::constant(name + ".bias", {out_features}, options, 0.0, {.no_weight_decay = true});
 }
 
 Tensor Linear::forward(const Tensor& x) const {

@@ -13,22 +13,22 @@ const MambaConfig& validated(const MambaConfig& config) {
 }
 }  // namespace
 
-MambaLM::MambaLM(const MambaConfig& config, uint64_t seed, DType dtype) : MambaLM(validated(config), dtype, Rng(seed)) {}
+MambaLM::MambaLM(const MambaConfig& config, uint64_t seed, TensorOptions options) : MambaLM(validated(config), options, Rng(seed)) {}
 
 // Parameters are drawn from `rng` in the reference's order: embedding, then each layer, then the head.
-MambaLM::MambaLM(const MambaConfig& config, DType dtype, Rng rng)
+MambaLM::MambaLM(const MambaConfig& config, const TensorOptions& options, Rng rng)
     : config_(config),
-      embedding_("embedding", config.padded_vocab_size(), config.d_model, dtype, rng),
-      norm_f_("norm_f", config.d_model, config.norm_eps, dtype) {
+      embedding_("embedding", config.padded_vocab_size(), config.d_model, options, rng),
+      norm_f_("norm_f", config.d_model, config.norm_eps, options) {
   const int64_t vocab = config.padded_vocab_size();
   blocks_.reserve(config.n_layer);
   for (int64_t i = 0; i < config.n_layer; ++i) {
     const std::string name = "layers." + std::to_string(i);
-    blocks_.push_back({RMSNorm(name + ".norm", config.d_model, config.norm_eps, dtype),
-                       MambaMixer(name + ".mixer", config, dtype, rng)});
+    blocks_.push_back({RMSNorm(name + ".norm", config.d_model, config.norm_eps, options),
+                       MambaMixer(name + ".mixer", config, options, rng)});
   }
   if (!config.tie_embeddings)
-    lm_head_ = init::uniform("lm_head.weight", {vocab, config.d_model}, dtype, rng, init::default_bound(config.d_model));
+    lm_head_ = init::uniform("lm_head.weight", {vocab, config.d_model}, options, rng, init::default_bound(config.d_model));
 
   embedding_.append_parameters(parameters_);
   for (const MambaBlock& block : blocks_) {

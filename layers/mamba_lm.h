@@ -19,8 +19,9 @@ struct MambaBlock {
 
 class MambaLM {
  public:
-  // dtype f32 for training, f64 for gradient checks. The same seed gives the same weights.
-  MambaLM(const MambaConfig& config, uint64_t seed, DType dtype = DType::F32);
+  // Parameters in f32 for training (on the cpu or a CUDA device), f64 for gradient checks. The same
+  // seed gives the same weights on every device.
+  MambaLM(const MambaConfig& config, uint64_t seed, TensorOptions options = {});
 
   Tensor forward(const Tensor& ids) const;  // ids (B, L) i32/i64 -> logits (B, L, padded vocab)
   // Next-token cross-entropy of forward(ids) against targets (B, L), averaged over (or summed over)
@@ -33,7 +34,7 @@ class MambaLM {
   const MambaConfig& config() const { return config_; }
 
  private:
-  MambaLM(const MambaConfig& config, DType dtype, Rng rng);
+  MambaLM(const MambaConfig& config, const TensorOptions& options, Rng rng);
 
   MambaConfig config_;
   Embedding embedding_;

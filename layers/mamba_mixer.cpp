@@ -14,8 +14,8 @@ namespace {
 double inverse_softplus(double dt) { return dt + std::log(-std::expm1(-dt)); }
 
 // dt ~ exp(U(log dt_min, log dt_max)), floored at dt_init_floor, stored through inverse softplus.
-Parameter dt_bias_param(const std::string& name, const MambaConfig& c, DType dtype, Rng& rng) {
-  return init::make(name, {c.d_inner()}, dtype, [&](int64_t) {
+Parameter dt_bias_param(const std::string& name, const MambaConfig& c, const TensorOptions& options, Rng& rng) {
+  return init::make(name, {c.d_inner()}, options, [&](int64_t) {
     const double dt = std::exp(rng.uniform(std::log(c.dt_min), std::log(c.dt_max)));
     return inverse_softplus(std::max(dt, c.dt_init_floor));
   }, {.no_weight_decay = true});
@@ -23,34 +23,34 @@ Parameter dt_bias_param(const std::string& name, const MambaConfig& c, DType dty
 
 }  // namespace
 
-MambaMixer::MambaMixer(const std::string& name, const MambaConfig& c, DType dtype, Rng& rng)
+MambaMixer::MambaMixer(const std::string& name, const MambaConfig& c, const TensorOptions& options, Rng& rng)
     : config(c),
-      in_proj(name + ".in_proj", c.d_model, 2 * c.d_inner(), c.bias, dtype, rng),
-      out_proj(name + ".out_proj", c.d_inner(), c.d_model, c.bias, dtype, rng) {
+      in_proj(name + ".in_proj", c.d_model, 2 * c.d_inner(), c.bias, options, rng),
+      out_proj(name + ".out_proj", c.d_inner(), c.d_model, c.bias, options, rng) {
   const int64_t E = c.d_inner(), N = c.d_state, R = c.resolved_dt_rank(), K = c.d_conv;
   // PyTorch's Conv1d default: fan_in = in_channels / groups * kernel = K.
-  conv_weight = init::uniform(name + ".conv1d.weight", {E, K}, dtype, rng, init::default_bound(K));
+  conv_weight = init::uniform(name + ".conv1d.weight", {E, K}, options, rng, init::default_bound(K));
   if (c.conv_bias)
-    conv_bias = init::uniform(name + ".conv1d.bias", {E}, dtype, rng, init::default_bound(K), {.no_weight_decay = true});
+    conv_bias = init::uniform(name + ".conv1d.bias", {E}, options, rng, init::default_bound(K), {.no_weight_decay = true});
   if (c.selective) {
-    x_proj.emplace(name + ".x_proj", E, R + 2 * N, false, dtype, rng);
-    dt_proj.emplace(name + ".dt_proj", R, E, false, dtype, rng);
+    x_proj.emplace(name + ".x_proj", E, R + 2 * N, false, options, rng);
+    dt_proj.emplace(name + ".dt_proj", R, E, false, options, rng);
     const double bound = std::pow(static_cast<double>(R), -0.5) * c.dt_scale;
-    dt_proj->weight = init::uniform(name + ".dt_proj.weight", {E, R}, dtype, rng, bound);
-    dt_proj->bias = dt_bias_param(name + ".dt_proj.bias", c, dtype, rng);
+    dt_proj->weight = init::uniform(name + ".dt_proj.weight", {E, R}, options, rng, bound);
+    dt_proj->bias = dt_bias_param(name + ".dt_proj.bias", c, options, rng);
   } else {
-    dt_bias = dt_bias_param(name + ".dt_bias", c, dtype, rng);
-    B = init::constant(name + ".B", {E, N}, dtype, 1.0);
-    C = init::normal(name + ".C", {E, N}, dtype, rng, 1.0);
+    dt_bias = dt_bias_param(name + ".dt_bias", c, options, rng);
+    B = init::constant(name + ".B", {E, N}, options, 1.0);
+    C = init::normal(name + ".C", {E, N}, options, rng, 1.0);
   }
   // S4D-real: A = -(1..N) for every channel, stored as its log; D = 1. Both stay fp32, no decay.
   const ParamTags fp32_no_decay{.no_weight_decay = true, .fp32_only = true};
-  A_log = init::make(name + ".A_log", {E, N}, dtype, [N](int64_t i) { return std::log(double(i % N + 1)); },
+  A_log = init::make(name + ".A_log", {E, N}, options, [N](int64_t i) { return std::log(double(i % N + 1)); },
                      fp32_no_decay);
-  D = init::constant(name + ".D", {E}, dtype, 1.0, fp32_no_decay);
+  D = init::constant(name + ".D", {E}, options, 1.0, fp32_no_decay);
   // The reference rescales out_proj by 1/sqrt(n_layer) (GPT-2's prenorm-residual rule, one
   // residual per layer), after its default kaiming-uniform draw.
-  out_proj.weight = init::make(name + ".out_proj.weight", out_proj.weight.value.shape(), dtype, [&](int64_t) {
+  out_proj.weight = init::make(name + ".out_proj.weight", out_proj.weight.value.shape(), options, [&](int64_t) {
     return rng.uniform(-1.0, 1.0) * init::default_bound(E) / std::sqrt(static_cast<double>(c.n_layer));
   });
 }

@@ -14,7 +14,7 @@ namespace krait {
 
 class MambaMixer {
  public:
-  MambaMixer(const std::string& name, const MambaConfig& config, DType dtype, Rng& rng);
+  MambaMixer(const std::string& name, const MambaConfig& config, const TensorOptions& options, Rng& rng);
 
   Tensor forward(const Tensor& hidden) const;  // (B, L, d_model) -> (B, L, d_model)
   void append_parameters(ParameterList& out) const;

@@ -7,7 +7,7 @@ namespace krait {
 
 class RMSNorm {
  public:
-  RMSNorm(const std::string& name, int64_t dim, double eps, DType dtype);
+  RMSNorm(const std::string& name, int64_t dim, double eps, const TensorOptions& options);
   Tensor forward(const Tensor& x) const;
   void append_parameters(ParameterList& out) const { out.push_back(weight); }
 

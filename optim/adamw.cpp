@@ -1,12 +1,17 @@
 // optim/adamw.cpp — AdamW over a ParameterList (see adamw.h).
 #include "optim/adamw.h"
 
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
 #include "common/error.h"
 #include "kernels/cpu/adamw.h"
+#if KRAIT_HAS_CUDA
+#include "autograd/cuda_context.h"
+#include "kernels/cuda/adamw.h"
+#endif
 
 namespace krait {
 
@@ -14,14 +19,14 @@ namespace {
 // Moments are f64 for f64 parameters and f32 otherwise.
 DType moment_dtype(const Tensor& value) { return value.dtype() == DType::F64 ? DType::F64 : DType::F32; }
 
-// A parameter step() can update: f32 or f64 on the CPU, with a gradient of the same shape and dtype.
+// A parameter step() can update: f32 or f64 on the CPU, f32 on CUDA, with a gradient of the same
+// shape, dtype and device.
 void check_updatable(const Parameter& p) {
   const Tensor& value = p.value;
   const Tensor grad = value.grad();
-  KRAIT_CHECK(value.device().is_cpu(), "AdamW: parameter '", p.name, "' is ", value.describe(),
-              ": no CUDA kernel yet");
-  KRAIT_CHECK(value.dtype() == DType::F32 || value.dtype() == DType::F64, "AdamW: parameter '", p.name,
-              "' is ", value.describe(), "; only f32 and f64 parameters are updated");
+  const bool cpu_type = value.dtype() == DType::F32 || value.dtype() == DType::F64;
+  KRAIT_CHECK(value.device().is_cpu() ? cpu_type : value.dtype() == DType::F32, "AdamW: parameter '", p.name,
+              "' is ", value.describe(), "; only f32 (and on the cpu f64) parameters are updated");
   KRAIT_CHECK(grad.shape() == value.shape() && grad.dtype() == value.dtype() && grad.device() == value.device(),
               "AdamW: parameter '", p.name, "' is ", value.describe(), " but its gradient is ", grad.describe());
 }
@@ -30,6 +35,16 @@ template <typename T>
 void update(const Tensor& p, const Tensor& m, const Tensor& v, const kernels::cpu::AdamWHyper& h) {
   kernels::cpu::adamw_step<T>(p.data<T>(), p.grad().data<T>(), m.data<T>(), v.data<T>(), p.numel(), h);
 }
+
+#if KRAIT_HAS_CUDA
+// The CUDA parameters of one device, updated by one multi-tensor launch.
+void update_on_device(int device, const std::vector<kernels::cuda::AdamWTensor>& table) {
+  if (table.empty()) return;
+  const int64_t bytes = static_cast<int64_t>(kernels::cuda::adamw_workspace_bytes(static_cast<int>(table.size())));
+  const Tensor workspace = Tensor::empty({(bytes + 3) / 4}, DType::I32, Device::cuda(device));
+  kernels::cuda::adamw_step(table.data(), static_cast<int>(table.size()), workspace.raw_data(), cuda::stream(device));
+}
+#endif
 }  // namespace
 
 void AdamWConfig::validate() const {
@@ -55,6 +70,9 @@ void AdamW::step(double lr) {
   for (const Parameter& p : params_)
     if (p.value.grad().defined()) check_updatable(p);
 
+#if KRAIT_HAS_CUDA
+  std::map<int, std::vector<kernels::cuda::AdamWTensor>> on_device;  // CUDA parameters, one launch per device
+#endif
   for (size_t i = 0; i < params_.size(); ++i) {
     const Parameter& p = params_[i];
     if (!p.value.grad().defined()) continue;
@@ -66,11 +84,21 @@ void AdamW::step(double lr) {
     ++slot.step;
     const kernels::cpu::AdamWHyper h{lr, config_.beta1, config_.beta2, config_.eps,
                                      p.tags.no_weight_decay ? 0.0 : config_.weight_decay, slot.step};
-    if (p.value.dtype() == DType::F64)
+    if (p.value.device().is_cuda()) {
+#if KRAIT_HAS_CUDA
+      on_device[p.value.device().index].push_back({p.value.data<float>(), p.value.grad().data<float>(),
+                                                   slot.exp_avg.data<float>(), slot.exp_avg_sq.data<float>(),
+                                                   p.value.numel(), h});
+#endif
+    } else if (p.value.dtype() == DType::F64) {
       update<double>(p.value, slot.exp_avg, slot.exp_avg_sq, h);
-    else
+    } else {
       update<float>(p.value, slot.exp_avg, slot.exp_avg_sq, h);
+    }
   }
+#if KRAIT_HAS_CUDA
+  for (const auto& [device, table] : on_device) update_on_device(device, table);
+#endif
   ++step_count_;
 }
 

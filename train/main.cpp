@@ -32,7 +32,7 @@ Recipe recipe_for(const CheckpointReader& ckpt, const std::string& checkpoint,
 }
 
 MambaLM load_model(const CheckpointReader& ckpt, const Recipe& recipe) {
-  MambaLM model(recipe.model, static_cast<uint64_t>(recipe.train.seed));
+  MambaLM model(recipe.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, recipe.device()});
   for (const Parameter& p : model.parameters()) ckpt.read_into("model/" + p.name, p.value);
   return model;
 }
@@ -46,7 +46,7 @@ int run_eval(const std::string& checkpoint, const std::string& config,
   const MambaLM model = load_model(ckpt, recipe);
   const auto source = data::open_tokens(recipe.data.valid);
   const EvalResult r = evaluate(model, *source, recipe.eval_batch_size(), recipe.data.seq_len,
-                                recipe.eval.max_batches, Device::parse(recipe.train.device));
+                                recipe.eval.max_batches, recipe.device());
   std::printf(
       "checkpoint %s (step %lld) on %s: loss %.4f | ppl %.3f | %.4f bits/token | %lld tokens\n",
       checkpoint.c_str(), (long long)ckpt.get_int("state/step"), recipe.data.valid.c_str(), r.loss,

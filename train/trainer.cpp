@@ -42,11 +42,10 @@ LrSchedule lr_schedule(const Recipe& r) {
 // Fails early, with the recipe key, for what this build cannot run yet.
 Device checked_device(const Recipe& r) {
   const Device device = r.device();
-  KRAIT_CHECK(device.is_cpu(), "train.device: '", r.train.device,
-              "': training on CUDA arrives with the CUDA "
-              "backend; set train.device: cpu");
-  KRAIT_CHECK(r.train.precision == Precision::FP32,
-              "train.precision: bf16 needs a CUDA device; use fp32 on the cpu");
+  KRAIT_CHECK(device.is_cpu() || cuda_available(), "train.device: '", r.train.device,
+              "' but this machine has no CUDA device (or Krait was built without CUDA)");
+  KRAIT_CHECK(r.train.precision == Precision::FP32, "train.precision: bf16 mixed precision is not available yet; "
+              "use fp32");
   return device;
 }
 
@@ -67,7 +66,7 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress)
     : recipe_(recipe),
       progress_(progress),
       device_(checked_device(recipe)),
-      model_(recipe.model, static_cast<uint64_t>(recipe.train.seed)),
+      model_(recipe.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, device_}),
       optimizer_(model_.parameters(), adamw_config(recipe.optim)),
       schedule_(lr_schedule(recipe)),
       train_source_(open_checked(recipe.data.train, "data.train", recipe.model)),

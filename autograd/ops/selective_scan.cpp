@@ -4,6 +4,11 @@
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/selective_scan.h"
+#if KRAIT_HAS_CUDA
+#include <cuda_bf16.h>
+
+#include "kernels/cuda/selective_scan.h"
+#endif
 
 namespace krait::ops {
 namespace {
@@ -37,7 +42,7 @@ void check_inputs(const ScanInputs& in) {
   const std::pair<const char*, const Tensor*> required[] = {
       {"u", &in.u}, {"delta", &in.delta}, {"A", &in.A}, {"B", &in.B}, {"C", &in.C}};
   for (const auto& [name, t] : required) KRAIT_CHECK(t->defined(), kOp, ": ", name, " is required");
-  detail::check_float_inputs(kOp, {&in.u, &in.delta, &in.A, &in.B, &in.C, &in.D_skip, &in.z, &in.delta_bias});
+  detail::check_float_inputs(kOp, {&in.u, &in.delta, &in.B, &in.C, &in.z}, {&in.A, &in.D_skip, &in.delta_bias});
   KRAIT_CHECK(in.u.dim() == 3, kOp, ": u must be 3-D [B, D, L], got ", in.u.describe());
   const int64_t batch = in.u.size(0), dim = in.u.size(1), len = in.u.size(2);
   check_shape("delta", in.delta, "[B, D, L]", in.u.shape());
@@ -62,10 +67,68 @@ template <typename T> cpu::ScanProblem<T> problem_of(const ScanInputs& in) {
   return p;
 }
 
+#if KRAIT_HAS_CUDA
+namespace gpu = kernels::cuda;
+
+template <typename T> const T* device_ptr(const Tensor& t) { return t.defined() ? static_cast<const T*>(t.raw_data()) : nullptr; }
+const float* f32_ptr(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
+template <typename T> gpu::ScanProblem<T> gpu_problem_of(const ScanInputs& in) {
+  gpu::ScanProblem<T> p;
+  p.batch = in.u.size(0), p.dim = in.u.size(1), p.len = in.u.size(2), p.state = in.A.size(1);
+  p.u = device_ptr<T>(in.u), p.delta = device_ptr<T>(in.delta), p.A = f32_ptr(in.A);
+  p.B = device_ptr<T>(in.B), p.C = device_ptr<T>(in.C), p.D_skip = f32_ptr(in.D_skip), p.z = device_ptr<T>(in.z);
+  p.delta_bias = f32_ptr(in.delta_bias);
+  p.B_variable = in.B.dim() == 3, p.C_variable = in.C.dim() == 3, p.delta_softplus = in.delta_softplus;
+  return p;
+}
+
+// Bytes as a tensor of f32 words (undefined for 0 bytes).
+Tensor f32_buffer(size_t bytes, Device device) {
+  return bytes ? Tensor::empty({static_cast<int64_t>((bytes + 3) / 4)}, DType::F32, device) : Tensor();
+}
+
+// The fused CUDA scan; forward keeps only the chunk-boundary states for the backward.
+template <typename T> Tensor cuda_selective_scan(const ScanInputs& in) {
+  const Device device = in.u.device();
+  const cudaStream_t stream = detail::stream_of(in.u);
+  const gpu::ScanProblem<T> problem = gpu_problem_of<T>(in);
+  const gpu::ScanBuffers sizes = gpu::selective_scan_buffers(problem);
+  Tensor out = Tensor::empty(in.u.shape(), in.u.dtype(), device);
+  const Tensor states = f32_buffer(sizes.saved_states, device);
+  gpu::selective_scan_forward(problem, static_cast<T*>(out.raw_data()), detail::f32_or_null(states),
+                              detail::raw_or_null(f32_buffer(sizes.forward_workspace, device)), stream);
+  const TensorList inputs = input_list(in);
+  if (!needs_record(inputs)) return out;
+  std::vector<bool> needed;
+  for (const Tensor& t : inputs) needed.push_back(t.requires_grad());
+  record(kOp, inputs, out, [saved = detached(in), states, needed, sizes](const Tensor& g) -> TensorList {
+    TensorList grads;
+    for (const Tensor& t : input_list(saved))
+      grads.push_back(t.defined() ? Tensor::empty(t.shape(), t.dtype(), t.device()) : Tensor());
+    auto ptr = [&](size_t k) { return static_cast<T*>(detail::raw_or_null(grads[k])); };
+    const gpu::ScanGrads<T> dg{ptr(0), ptr(1), detail::f32_or_null(grads[2]), ptr(3), ptr(4),
+                               detail::f32_or_null(grads[5]), ptr(6), detail::f32_or_null(grads[7])};
+    gpu::selective_scan_backward(gpu_problem_of<T>(saved), static_cast<const T*>(g.raw_data()),
+                                 detail::f32_or_null(states), dg,
+                                 detail::raw_or_null(f32_buffer(sizes.backward_workspace, g.device())),
+                                 detail::stream_of(g));
+    for (size_t k = 0; k < grads.size(); ++k)
+      if (!needed[k]) grads[k] = Tensor();
+    return grads;
+  });
+  return out;
+}
+#endif
+
 }  // namespace
 
 Tensor selective_scan(const ScanInputs& in) {
   check_inputs(in);
+#if KRAIT_HAS_CUDA
+  if (in.u.device().is_cuda())
+    return in.u.dtype() == DType::BF16 ? cuda_selective_scan<__nv_bfloat16>(in) : cuda_selective_scan<float>(in);
+#endif
   Tensor out = Tensor::empty(in.u.shape(), in.u.dtype(), in.u.device());
   detail::dispatch_float(kOp, in.u, [&]<typename T>() { cpu::selective_scan_forward(problem_of<T>(in), out.data<T>()); });
 

@@ -119,6 +119,30 @@ TEST_F(CudaOps, NeuralNetworkOps) {
         {testing::random_tensor({5, 50280}, rng, -4, 4, DType::F32)}, DType::F32, 1e-5, 1e-6);
 }
 
+TEST_F(CudaOps, SelectiveScan) {
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const double tol = dtype == DType::F32 ? 1e-4 : 3e-2;
+    for (int64_t len : {1, 7, 2049}) {
+      const int64_t batch = 2, dim = 37, state = 16;
+      // Activations u, delta, B, C, z; then the f32 parameters A, D, delta_bias.
+      const Fn f = [](const auto& in) {
+        ops::ScanInputs s;
+        s.u = in[0], s.delta = in[1], s.B = in[2], s.C = in[3], s.z = in[4];
+        s.A = in[5], s.D_skip = in[6], s.delta_bias = in[7];
+        s.delta_softplus = true;
+        return ops::selective_scan(s);
+      };
+      const Tensor A = ops::scale(testing::random_tensor({dim, state}, rng, 0.5, 4.0, DType::F32), -1.0);
+      expect_cuda_matches_cpu(f,
+                              {rand({batch, dim, len}), testing::random_tensor({batch, dim, len}, rng, -4, -1, DType::F32),
+                               rand({batch, state, len}), rand({batch, state, len}), rand({batch, dim, len}), A,
+                               rand({dim}), rand({dim})},
+                              dtype, tol, tol, 5);
+    }
+  }
+}
+
 TEST_F(CudaOps, BadIdsAndTargetsAreErrors) {
   const Tensor table = rand({10, 4}).to(Device::cuda());
   EXPECT_THROW(ops::embedding(table, Tensor::from_indices({1, 10}, {2}).to(Device::cuda())), Error);

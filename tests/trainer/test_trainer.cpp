@@ -104,3 +104,20 @@ TEST(Trainer, MissingDataNamesTheKey) {
 
 }  // namespace
 }  // namespace krait::train
+
+namespace krait::train {
+namespace {
+
+// A short run on the GPU follows the CPU run's losses (fp32 on both; summation orders differ).
+TEST(Trainer, CudaRunFollowsTheCpuRun) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  testing::RunFixture fx("trainer-cuda");
+  std::ostringstream progress;
+  const TrainSummary cpu = Trainer(load_recipe(fx.recipe("cpu", 10)), progress).run();
+  const TrainSummary gpu = Trainer(load_recipe(fx.recipe("gpu", 10), {"train.device=cuda"}), progress).run();
+  EXPECT_NEAR(gpu.final_train_loss, cpu.final_train_loss, 1e-3 * cpu.final_train_loss) << progress.str();
+  EXPECT_NEAR(gpu.final_eval_loss, cpu.final_eval_loss, 1e-3 * cpu.final_eval_loss) << progress.str();
+}
+
+}  // namespace
+}  // namespace krait::train

@@ -1,0 +1,279 @@
+// kernels/cuda/selective_scan_backward.cu — the backward kernel of the CUDA selective scan: per
+// (32 channels, chunk) it recomputes the states tile by tile from the chunk's saved start state, runs
+// the reverse recurrence for the state gradient and produces du, ddelta, dz and per-block partial
+// sums of the shared gradients (dA, dD, ddelta_bias, dB, dC), which selective_scan.cu reduces in a
+// fixed order. Equations: docs/selective_scan.md; design: docs/selective_scan_cuda.md.
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/selective_scan_kernels.cuh"
+
+namespace krait::kernels::cuda::scan {
+namespace {
+
+// Sums v over the warp's 32 lanes by recursive halving: after log2(V) exchange rounds each lane
+// holds one index's sum over V lanes, then a butterfly adds the remaining lanes. Returns the sum over
+// all lanes of v[lane % V]; V - 1 + log2(32 / V) shuffles for V sums instead of 5 V. The order of
+// the additions is fixed, so the result is deterministic.
+template <int V> __device__ __forceinline__ float reduce_scatter(float (&v)[V]) {
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int w = V / 2; w >= 1; w /= 2) {
+    const bool upper = lane & w;
+#pragma unroll
+    for (int i = 0; i < w; ++i) {
+      const float send = upper ? v[i] : v[i + w];
+      const float keep = upper ? v[i + w] : v[i];
+      v[i] = keep + __shfl_xor_sync(0xffffffffu, send, w);
+    }
+  }
+  float r = v[0];
+#pragma unroll
+  for (int offset = V; offset < 32; offset *= 2) r += __shfl_xor_sync(0xffffffffu, r, offset);
+  return r;
+}
+
+// A persistent grid: block k takes the items k, k + gridDim.x, ...; item = (channel block j, chunk c,
+// batch b). The block's slice of `checkpoints` holds the state at every tile start of its chunk.
+template <typename T, int NG, bool kBVar, bool kCVar>
+__global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<T> a) {
+  // Steps whose dB, dC terms one warp reduces over its lanes at once, and how many values that is.
+  constexpr int kSteps = NG >= 16 ? 1 : 32 / (2 * NG);
+  constexpr int V = kSteps * NG * (int(kBVar) + int(kCVar));
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+  const int T_ = a.tile_bwd, T_log2 = a.tile_bwd_log2, G = a.groups;
+  const BackwardSmem lay(T_, G, a.state_pad);
+  float *s_x = smem + lay.x(), *s_B = smem + lay.B(), *s_C = smem + lay.C(), *s_dB = smem + lay.dB(),
+        *s_dC = smem + lay.dC(), *s_delta = smem + lay.delta(), *s_du = smem + lay.du(), *s_dy = smem + lay.dy(),
+        *s_edD = smem + lay.e_dD(), *s_edbias = smem + lay.e_dbias(), *s_y = smem + lay.y(), *s_hB = smem + lay.hB(),
+        *s_wa = smem + lay.wa();
+  const int lane = threadIdx.x & 31, grp = threadIdx.x >> 5;
+  float* checkpoints = a.checkpoints + blockIdx.x * a.checkpoint_stride;
+
+  for (int64_t item = blockIdx.x; item < a.bwd_items; item += gridDim.x) {
+    const int j = int(item % a.channel_blocks);
+    const int64_t c = item / a.channel_blocks % a.chunks;
+    const int b = int(item / a.channel_blocks / a.chunks);
+    const int d = j * kLanes + lane;
+    const bool ch_ok = d < a.dim;
+    const int64_t bd = int64_t(b) * a.dim + d;
+    const int64_t t_begin = c * a.chunk_len, t_end = min(a.len, t_begin + a.chunk_len);
+    const int tiles = int((t_end - t_begin + T_ - 1) / T_);
+
+    float a2[NG], Bi[NG], Ci[NG], x[NG];
+    load_channel<NG, kBVar, kCVar>(a, d, a2, Bi, Ci);
+#pragma unroll
+    for (int k = 0; k < NG; ++k) {
+      const int n = grp * NG + k;
+      x[k] = c > 0 && ch_ok && n < a.state ? a.saved[(bd * (a.chunks - 1) + c - 1) * a.state + n] : 0.0f;
+    }
+
+    // Pass A: forward over the chunk, keeping the state at each tile start.
+    for (int tile = 0;; ++tile) {
+      put_vec<NG>(checkpoints, tile, G, x);
+      if (tile == tiles - 1) break;
+      const int64_t t0 = t_begin + int64_t(tile) * T_;  // a full tile: only the last may be partial
+      __syncthreads();
+      stage_channels<Third::None>(a, b, j, t0, T_, T_, T_log2, s_delta, s_du, nullptr);
+      if constexpr (kBVar) stage_rows(a.B, a, b, t0, T_, T_, T_log2, lay.row_bc, s_B);
+      __syncthreads();
+      for (int t = 0; t < T_; ++t) {
+        const float dt = s_delta[lane * (T_ + 1) + t], du = s_du[lane * (T_ + 1) + t];
+        float bt[NG];
+        row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
+#pragma unroll
+        for (int k = 0; k < NG; ++k) x[k] = fmaf(exp2_approx(dt * a2[k]), x[k], du * bt[k]);
+      }
+    }
+
+    // Pass B: tiles in reverse. carry = ā_{t+1} h_{t+1}, the state gradient arriving at step t from
+    // the step after; at the chunk's end it comes from the next chunk.
+    float carry[NG], dA[NG], dBi[NG], dCi[NG];
+#pragma unroll
+    for (int k = 0; k < NG; ++k) {
+      const int n = grp * NG + k;
+      carry[k] = c + 1 < a.chunks && ch_ok && n < a.state ? a.chunk_carry[(bd * a.chunks + c) * a.state + n] : 0.0f;
+      dA[k] = dBi[k] = dCi[k] = 0.0f;
+    }
+    float dD = 0.0f, dbias = 0.0f;  // lanes of warp 0: this channel's Σ dy u and Σ ddelta
+    for (int tile = tiles - 1; tile >= 0; --tile) {
+      const int64_t t0 = t_begin + int64_t(tile) * T_;
+      const int nt = int(min(int64_t(T_), t_end - t0));
+      __syncthreads();
+      // Steps past nt are staged as zeros (Δ = 0, dy = 0, B = C = 0): they leave x and carry as they are.
+      stage_channels<Third::Dy>(a, b, j, t0, nt, T_, T_log2, s_delta, s_du, s_dy);
+      if constexpr (kBVar) stage_rows(a.B, a, b, t0, nt, T_, T_log2, lay.row_bc, s_B);
+      if constexpr (kCVar) stage_rows(a.C, a, b, t0, nt, T_, T_log2, lay.row_bc, s_C);
+      __syncthreads();
+
+      // Recompute the tile's states x_t into s_x (each thread reads back only its own), and the
+      // warps' partial y_t when the gate needs y.
+      float x0[NG];
+      get_vec<NG>(checkpoints, tile, G, x0);
+#pragma unroll
+      for (int k = 0; k < NG; ++k) x[k] = x0[k];
+      for (int t = 0; t < T_; ++t) {
+        const float dt = s_delta[lane * (T_ + 1) + t], du = s_du[lane * (T_ + 1) + t];
+        float bt[NG], ct[NG];
+        row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
+        row_or_const<NG, kCVar>(s_C, t, lay.row_bc, Ci, ct);
+        float y = 0.0f;
+#pragma unroll
+        for (int k = 0; k < NG; ++k) {
+          x[k] = fmaf(exp2_approx(dt * a2[k]), x[k], du * bt[k]);
+          y = fmaf(ct[k], x[k], y);
+        }
+        put_vec<NG>(s_x, t, G, x);
+        if (a.z) s_y[(grp * T_ + t) * 33 + lane] = y;
+      }
+
+      // The reverse recurrence h_t = dy_t C_t + ā_{t+1} h_{t+1} and the terms of every gradient, with
+      // w = h_t ā_t x_{t-1}: dA += w Δ, dΔ gets Σ_n w a + u Σ_n h B, du gets Δ Σ_n h B, dB_t = h Δ u,
+      // dC_t = dy x_t. xt holds x_t, starting from the tile's last state.
+      for (int tq = T_ - kSteps; tq >= 0; tq -= kSteps) {
+        float v[V > 0 ? V : 1];  // this warp's dB, dC terms of the kSteps steps, reduced over the lanes below
+#pragma unroll
+        for (int s = kSteps - 1; s >= 0; --s) {
+          const int t = tq + s;
+          const float dt = s_delta[lane * (T_ + 1) + t], du = s_du[lane * (T_ + 1) + t],
+                      dy = s_dy[lane * (T_ + 1) + t];
+          float bt[NG], ct[NG], xp[NG];
+          row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
+          row_or_const<NG, kCVar>(s_C, t, lay.row_bc, Ci, ct);
+          if (t > 0) {
+            get_vec<NG>(s_x, t - 1, G, xp);
+          } else {
+#pragma unroll
+            for (int k = 0; k < NG; ++k) xp[k] = x0[k];
+          }
+          float hB = 0.0f, wa = 0.0f;
+#pragma unroll
+          for (int k = 0; k < NG; ++k) {
+            const float decay = exp2_approx(dt * a2[k]);
+            const float h = fmaf(dy, ct[k], carry[k]);
+            const float w = h * decay * xp[k];
+            dA[k] = fmaf(w, dt, dA[k]);
+            wa = fmaf(w, a2[k], wa);
+            hB = fmaf(h, bt[k], hB);
+            if constexpr (kBVar) v[s * NG + k] = h * du;
+            else dBi[k] = fmaf(h, du, dBi[k]);
+            if constexpr (kCVar) v[(int(kBVar) * kSteps + s) * NG + k] = dy * x[k];
+            else dCi[k] = fmaf(dy, x[k], dCi[k]);
+            carry[k] = decay * h;
+            x[k] = xp[k];
+          }
+          s_hB[(grp * T_ + t) * 33 + lane] = hB;
+          s_wa[(grp * T_ + t) * 33 + lane] = wa;
+        }
+        if constexpr (V > 0) {
+          // Lane l < V now holds index l of v summed over the block's 32 channels.
+          const float sum = reduce_scatter<V>(v);
+          if (lane < V) {
+            const int which = lane / (kSteps * NG), s = lane / NG % kSteps, k = lane % NG;
+            float* dst = kBVar && which == 0 ? s_dB : s_dC;
+            dst[(tq + s) * a.state_pad + grp * NG + k] = sum;
+          }
+        }
+      }
+      __syncthreads();
+
+      // Per (channel, step), the warps' partial sums combined in order: du, ddelta, dz.
+      for (int e = threadIdx.x; e < kLanes * T_; e += blockDim.x) {
+        const int ch = e >> T_log2, t = e & (T_ - 1), dd = j * kLanes + ch, at = ch * (T_ + 1) + t;
+        float edD = 0.0f, edbias = 0.0f;
+        if (dd < a.dim && t < nt) {
+          float hB = 0.0f, wa = 0.0f;
+          for (int g = 0; g < G; ++g) {
+            hB += s_hB[(g * T_ + t) * 33 + ch];
+            wa += s_wa[(g * T_ + t) * 33 + ch];
+          }
+          wa *= kLn2;  // the sum used a2 = a log2(e)
+          const int64_t i = (int64_t(b) * a.dim + dd) * a.len + t0 + t;
+          const float u = load(a.u, i), dy = s_dy[at], skip = a.D_skip ? a.D_skip[dd] : 0.0f;
+          const float v = load(a.delta, i) + (a.delta_bias ? a.delta_bias[dd] : 0.0f);
+          const float slope = a.softplus && v <= kSoftplusThreshold ? sigmoid(v) : 1.0f;
+          const float ddelta = (wa + u * hB) * slope;
+          store(a.du, i, fmaf(dy, skip, s_delta[at] * hB));
+          store(a.ddelta, i, ddelta);
+          if (a.z) {
+            float y = skip * u;
+            for (int g = 0; g < G; ++g) y += s_y[(g * T_ + t) * 33 + ch];
+            const float z = load(a.z, i), sz = sigmoid(z);
+            store(a.dz, i, load(a.grad_out, i) * y * sz * (1.0f + z * (1.0f - sz)));
+          }
+          edD = dy * u;
+          edbias = ddelta;
+        }
+        s_edD[at] = edD;
+        s_edbias[at] = edbias;
+      }
+      // The tile's dB, dC summed over the block's channels: partial (j, b, n, t), coalesced along t.
+      if constexpr (kBVar || kCVar) {
+        for (int e = threadIdx.x; e < a.state * T_; e += blockDim.x) {
+          const int n = e >> T_log2, t = e & (T_ - 1);
+          if (t >= nt) continue;
+          const int64_t i = ((int64_t(j) * a.batch + b) * a.state + n) * a.len + t0 + t;
+          if constexpr (kBVar) a.part_B[i] = s_dB[t * a.state_pad + n];
+          if constexpr (kCVar) a.part_C[i] = s_dC[t * a.state_pad + n];
+        }
+      }
+      __syncthreads();
+      if (threadIdx.x < kLanes)
+        for (int t = 0; t < T_; ++t) {
+          dD += s_edD[lane * (T_ + 1) + t];
+          dbias += s_edbias[lane * (T_ + 1) + t];
+        }
+    }
+
+    // This item's terms of the gradients summed over batch and time: partial (b, c, d, ...).
+    if (!ch_ok) continue;
+    const int64_t pc = (int64_t(b) * a.chunks + c) * a.dim + d;
+#pragma unroll
+    for (int k = 0; k < NG; ++k) {
+      const int n = grp * NG + k;
+      if (n >= a.state) continue;
+      a.part_A[pc * a.state + n] = dA[k];
+      if constexpr (!kBVar) a.part_B[pc * a.state + n] = dBi[k];
+      if constexpr (!kCVar) a.part_C[pc * a.state + n] = dCi[k];
+    }
+    if (threadIdx.x < kLanes) {
+      if (a.part_D) a.part_D[pc] = dD;
+      if (a.part_bias) a.part_bias[pc] = dbias;
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T, int NG, bool kBVar, bool kCVar>
+int backward_blocks_per_sm(int threads, size_t smem) {
+  const auto kernel = backward_kernel<T, NG, kBVar, kCVar>;
+  KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                        int(cudaSharedmemCarveoutMaxShared)));
+  int blocks = 0;
+  KRAIT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, smem));
+  return blocks;
+}
+
+template <typename T, int NG, bool kBVar, bool kCVar>
+void launch_backward(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream) {
+  const auto kernel = backward_kernel<T, NG, kBVar, kCVar>;
+  KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(plan.bwd_smem)));
+  kernel<<<plan.bwd_grid, plan.groups * kLanes, plan.bwd_smem, stream>>>(a);
+  KRAIT_CUDA_CHECK_LAUNCH("backward_kernel");
+}
+
+#define KRAIT_SCAN_BACKWARD(T, NG, BV, CV)                                                             \
+  template int backward_blocks_per_sm<T, NG, BV, CV>(int, size_t);                                     \
+  template void launch_backward<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);
+#define KRAIT_SCAN_BACKWARD_BC(T, NG)      \
+  KRAIT_SCAN_BACKWARD(T, NG, false, false) \
+  KRAIT_SCAN_BACKWARD(T, NG, false, true)  \
+  KRAIT_SCAN_BACKWARD(T, NG, true, false)  \
+  KRAIT_SCAN_BACKWARD(T, NG, true, true)
+KRAIT_SCAN_BACKWARD_BC(float, 4)
+KRAIT_SCAN_BACKWARD_BC(float, 16)
+KRAIT_SCAN_BACKWARD_BC(__nv_bfloat16, 4)
+KRAIT_SCAN_BACKWARD_BC(__nv_bfloat16, 16)
+
+}  // namespace krait::kernels::cuda::scan
