@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "data/token_source.h"
+#include "train/bench.h"
 #include "train/checkpoint_file.h"
 #include "train/evaluate.h"
 #include "train/recipe.h"
@@ -67,6 +68,14 @@ int run_info(const std::string& checkpoint) {
   return 0;
 }
 
+int run_bench_train(const std::string& config, const std::vector<std::string>& overrides, TrainBenchOptions options) {
+  const Recipe recipe = load_recipe(config, overrides);
+  options.model = recipe.model;
+  options.device = recipe.device();
+  print_train_bench(options, bench_train(options), std::cout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,11 +101,27 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "print a checkpoint's step, parameter count and recipe");
   info->add_option("--checkpoint", checkpoint, "checkpoint file (.h5)")->required();
 
+  auto* bench = app.add_subcommand("bench", "performance benchmarks");
+  bench->require_subcommand(1);
+  TrainBenchOptions bench_options;
+  auto* bench_train_cmd = bench->add_subcommand(
+      "train", "time training steps of the recipe's model on random tokens: tokens/s, step time, peak memory, MFU");
+  bench_train_cmd->add_option("-c,--config", config, "recipe YAML file (its model and train.device)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bench_train_cmd->add_option("--set", overrides, "override a recipe value (repeatable)");
+  bench_train_cmd->add_option("--micro-batch", bench_options.micro_batch, "sequences per step")->capture_default_str();
+  bench_train_cmd->add_option("--seq-len", bench_options.seq_len, "tokens per sequence")->capture_default_str();
+  bench_train_cmd->add_option("--steps", bench_options.timed_steps, "timed steps")->capture_default_str();
+  bench_train_cmd->add_option("--peak-tflops", bench_options.peak_tflops, "the card's peak, for MFU")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(config, overrides);
     if (*eval) return run_eval(checkpoint, config, overrides);
     if (*info) return run_info(checkpoint);
+    if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);
   } catch (const std::exception& e) {
     std::cerr << "krait: error: " << e.what() << "\n";
     return 1;

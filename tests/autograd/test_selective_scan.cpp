@@ -177,17 +177,28 @@ TEST(SelectiveScan, GradientsOnlyForInputsThatNeedThem) {
   EXPECT_EQ(tape_size(), 0u);
 }
 
+// N = 16 (Mamba's default) takes the kernel's fixed-size path; 8 and 17 the general one.
 TEST(SelectiveScan, Float32MatchesFloat64) {
-  for (const bool variable : {true, false}) {
-    SCOPED_TRACE(variable ? "input-dependent B, C" : "time-invariant B, C");
-    Rng rng(11);
-    const ops::ScanInputs in64 = make_inputs(Config{variable, variable}, 2, 4, 32, 8, rng);
-    std::vector<Tensor> list32;
-    for (const Tensor& t : as_list(in64)) list32.push_back(t.defined() ? t.to(DType::F32) : Tensor());
-    const Tensor y32 = ops::selective_scan(from_list(list32, true));
-    EXPECT_EQ(y32.dtype(), DType::F32);
-    expect_close(y32, ops::selective_scan(in64), 1e-5, 1e-5);
-  }
+  for (const int64_t state : {8, 16, 17})
+    for (const bool variable : {true, false}) {
+      SCOPED_TRACE((variable ? "input-dependent B, C, N = " : "time-invariant B, C, N = ") + std::to_string(state));
+      Rng rng(11);
+      const ops::ScanInputs in64 = make_inputs(Config{variable, variable}, 2, 70, 33, state, rng);
+      std::vector<Tensor> list32;
+      for (const Tensor& t : as_list(in64)) list32.push_back(t.defined() ? t.to(DType::F32) : Tensor());
+      const Tensor y32 = ops::selective_scan(from_list(list32, true));
+      EXPECT_EQ(y32.dtype(), DType::F32);
+      expect_close(y32, ops::selective_scan(in64), 1e-5, 1e-5);
+    }
+}
+
+TEST(SelectiveScan, GradcheckWithSixteenStates) {
+  Rng rng(12);
+  const ops::ScanInputs in = make_inputs(Config{true, false}, 1, 2, 5, 16, rng);
+  for (Tensor t : as_list(in))
+    if (t.defined()) t.set_requires_grad(true);
+  testing::expect_gradcheck([](const std::vector<Tensor>& v) { return ops::selective_scan(from_list(v, true)); },
+                            as_list(in));
 }
 
 // Runs the op and expects a krait::Error whose message contains `fragment`.

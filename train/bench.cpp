@@ -1,0 +1,65 @@
+// train/bench.cpp — the training-step benchmark (see bench.h).
+#include "train/bench.h"
+
+#include <chrono>
+#include <ostream>
+
+#include "autograd/cuda_context.h"
+#include "autograd/ops.h"
+#include "common/rng.h"
+#include "layers/mamba_lm.h"
+#include "optim/adamw.h"
+#include "optim/clip.h"
+
+namespace krait::train {
+namespace {
+
+void wait_for(Device device) {
+  if (device.is_cuda()) cuda::synchronize(device.index);
+}
+
+}  // namespace
+
+TrainBenchResult bench_train(const TrainBenchOptions& o) {
+  const MambaLM model(o.model, 1, {DType::F32, o.device});
+  AdamW optimizer(model.parameters(), AdamWConfig{});
+  Rng rng(2);
+  std::vector<int64_t> ids(o.micro_batch * (o.seq_len + 1));
+  for (int64_t& id : ids) id = static_cast<int64_t>(rng.below(o.model.vocab_size));
+  const std::vector<int64_t> inputs(ids.begin(), ids.begin() + o.micro_batch * o.seq_len);
+  const std::vector<int64_t> targets(ids.begin() + o.micro_batch, ids.end());
+  const Tensor x = Tensor::from_indices(inputs, {o.micro_batch, o.seq_len}, DType::I32, o.device);
+  const Tensor y = Tensor::from_indices(targets, {o.micro_batch, o.seq_len}, DType::I32, o.device);
+
+  auto step = [&] {
+    backward(model.loss(x, y));
+    clip_grad_norm(model.parameters(), 1.0);
+    optimizer.step(1e-4);
+    for (const Parameter& p : model.parameters()) p.value.zero_grad();
+  };
+  for (int i = 0; i < o.warmup_steps; ++i) step();
+  wait_for(o.device);
+  if (o.device.is_cuda()) cuda::reset_peak(o.device.index);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < o.timed_steps; ++i) step();
+  wait_for(o.device);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  TrainBenchResult r;
+  r.parameters = model.num_parameters();
+  r.step_ms = 1e3 * seconds / o.timed_steps;
+  r.tokens_per_s = double(o.micro_batch * o.seq_len) * o.timed_steps / seconds;
+  if (o.device.is_cuda()) r.peak_memory_gib = double(cuda::memory_stats(o.device.index).peak_in_use) / (1 << 30);
+  r.mfu = 6.0 * double(r.parameters) * r.tokens_per_s / (o.peak_tflops * 1e12);
+  return r;
+}
+
+void print_train_bench(const TrainBenchOptions& o, const TrainBenchResult& r, std::ostream& out) {
+  out << "| model | params | micro-batch x seq | step ms | tokens/s | peak GiB | MFU |\n"
+      << "|---|---|---|---|---|---|---|\n"
+      << "| d_model " << o.model.d_model << ", " << o.model.n_layer << " layers | " << r.parameters << " | "
+      << o.micro_batch << " x " << o.seq_len << " | " << r.step_ms << " | " << r.tokens_per_s << " | "
+      << r.peak_memory_gib << " | " << 100.0 * r.mfu << "% |\n";
+}
+
+}  // namespace krait::train

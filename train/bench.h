@@ -1,0 +1,35 @@
+// train/bench.h — `krait bench train`: times full training steps (forward, backward, clipping, AdamW)
+// of a model on random tokens and reports tokens/s, step time, peak device memory and model-FLOPs
+// utilization. Performance claims live here, not in tests.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+
+#include "autograd/device.h"
+#include "layers/mamba_config.h"
+
+namespace krait::train {
+
+struct TrainBenchOptions {
+  MambaConfig model;
+  int64_t micro_batch = 8;
+  int64_t seq_len = 2048;
+  Device device = Device::cuda();
+  int warmup_steps = 3;
+  int timed_steps = 10;
+  double peak_tflops = 989.0;  // the card's dense bf16 tensor rate (H100 SXM), the MFU denominator
+};
+
+struct TrainBenchResult {
+  int64_t parameters = 0;
+  double step_ms = 0;
+  double tokens_per_s = 0;
+  double peak_memory_gib = 0;  // device memory held by tensors at the peak (CUDA only)
+  double mfu = 0;              // 6 * parameters * tokens/s over peak_tflops
+};
+
+TrainBenchResult bench_train(const TrainBenchOptions& options);
+void print_train_bench(const TrainBenchOptions& options, const TrainBenchResult& result, std::ostream& out);
+
+}  // namespace krait::train
