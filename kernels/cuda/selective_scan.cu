@@ -53,11 +53,11 @@ template <typename T> void check_problem(const ScanProblem<T>& p) {
 
 template <typename T> Plan make_plan(const ScanProblem<T>& p) {
   Plan plan;
-  plan.ng = p.state <= 64 ? 4 : 16;
+  plan.ng = p.state <= 16 ? 4 : 16;
   plan.groups = int(ceil_div(p.state, plan.ng));
   plan.state_pad = plan.groups * plan.ng;
   plan.channel_blocks = int(ceil_div(p.dim, kLanes));
-  plan.tile_fwd = plan.groups <= 4 ? 64 : 16;
+  plan.tile_fwd = plan.groups <= 4 ? 32 : 16;
   plan.fwd_smem = scan::ForwardSmem(plan.tile_fwd, plan.groups, plan.state_pad).bytes();
   plan.tile_bwd = 4;
   for (const int tile : {32, 16, 8})

@@ -31,23 +31,34 @@ template <int V> __device__ __forceinline__ float reduce_scatter(float (&v)[V]) 
   return r;
 }
 
+// Channels and states per thread per staging round: a whole tile of 16 steps for 4 warps.
+constexpr int kStageK = 4, kStageKRows = 2;
+
 // A persistent grid: block k takes the items k, k + gridDim.x, ...; item = (channel block j, chunk c,
 // batch b). The block's slice of `checkpoints` holds the state at every tile start of its chunk.
 template <typename T, int NG, bool kBVar, bool kCVar>
-__global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<T> a) {
-  // Steps whose dB, dC terms one warp reduces over its lanes at once, and how many values that is.
-  constexpr int kSteps = NG >= 16 ? 1 : 32 / (2 * NG);
-  constexpr int V = kSteps * NG * (int(kBVar) + int(kCVar));
+__global__ void __launch_bounds__(max_threads<NG>(), min_blocks<NG>()) backward_kernel(const KernelArgs<T> a) {
+  // The steps whose dB, dC terms a warp reduces over its lanes at once: about 16 values.
+  constexpr int kVars = int(kBVar) + int(kCVar);
+  constexpr int kSteps = kVars == 0 || NG * kVars >= 16 ? 1 : 16 / (NG * kVars);
+  constexpr int V = kSteps * NG * kVars;
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
   const int T_ = a.tile_bwd, T_log2 = a.tile_bwd_log2, G = a.groups;
   const BackwardSmem lay(T_, G, a.state_pad);
   float *s_x = smem + lay.x(), *s_B = smem + lay.B(), *s_C = smem + lay.C(), *s_dB = smem + lay.dB(),
-        *s_dC = smem + lay.dC(), *s_delta = smem + lay.delta(), *s_du = smem + lay.du(), *s_dy = smem + lay.dy(),
-        *s_edD = smem + lay.e_dD(), *s_edbias = smem + lay.e_dbias(), *s_y = smem + lay.y(), *s_hB = smem + lay.hB(),
-        *s_wa = smem + lay.wa();
+        *s_dC = smem + lay.dC(), *s_delta = smem + lay.delta(), *s_u = smem + lay.u(), *s_dy = smem + lay.dy(),
+        *s_slope = smem + lay.slope(), *s_gz = smem + lay.gz(), *s_chan = smem + lay.chan(), *s_y = smem + lay.y(),
+        *s_hB = smem + lay.hB(), *s_wa = smem + lay.wa();
   const int lane = threadIdx.x & 31, grp = threadIdx.x >> 5;
   float* checkpoints = a.checkpoints + blockIdx.x * a.checkpoint_stride;
+  ChannelRows rows_a, rows_b;
+  rows_a.delta = rows_b.delta = s_delta;
+  rows_a.u = rows_b.u = s_u;
+  rows_b.dy = s_dy;
+  rows_b.slope = s_slope;
+  rows_b.gz = s_gz;
+  rows_a.bias = rows_b.bias = s_chan;
 
   for (int64_t item = blockIdx.x; item < a.bwd_items; item += gridDim.x) {
     const int j = int(item % a.channel_blocks);
@@ -58,7 +69,9 @@ __global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<
     const int64_t bd = int64_t(b) * a.dim + d;
     const int64_t t_begin = c * a.chunk_len, t_end = min(a.len, t_begin + a.chunk_len);
     const int tiles = int((t_end - t_begin + T_ - 1) / T_);
+    const auto tile_len = [&](int tile) { return int(min(int64_t(T_), t_end - t_begin - int64_t(tile) * T_)); };
 
+    put_channel_constants(a, j, s_chan);
     float a2[NG], Bi[NG], Ci[NG], x[NG];
     load_channel<NG, kBVar, kCVar>(a, d, a2, Bi, Ci);
 #pragma unroll
@@ -67,21 +80,27 @@ __global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<
       x[k] = c > 0 && ch_ok && n < a.state ? a.saved[(bd * (a.chunks - 1) + c - 1) * a.state + n] : 0.0f;
     }
 
-    // Pass A: forward over the chunk, keeping the state at each tile start.
-    for (int tile = 0;; ++tile) {
-      put_vec<NG>(checkpoints, tile, G, x);
-      if (tile == tiles - 1) break;
-      const int64_t t0 = t_begin + int64_t(tile) * T_;  // a full tile: only the last may be partial
-      __syncthreads();
-      stage_channels<Third::None>(a, b, j, t0, T_, T_, T_log2, s_delta, s_du, nullptr);
-      if constexpr (kBVar) stage_rows(a.B, a, b, t0, T_, T_, T_log2, lay.row_bc, s_B);
-      __syncthreads();
-      for (int t = 0; t < T_; ++t) {
-        const float dt = s_delta[lane * (T_ + 1) + t], du = s_du[lane * (T_ + 1) + t];
-        float bt[NG];
-        row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
+    // Pass A: forward over the chunk, keeping the state at each tile start (all tiles but the last
+    // are full).
+    {
+      Stager<T, kStageK, kStageKRows, kOutDelta | kOutU, kBVar, false> stager;
+      if (tiles > 1) stager.load(a, b, j, t_begin, T_, T_, T_log2, 0);
+      for (int tile = 0;; ++tile) {
+        put_vec<NG>(checkpoints, tile, G, x);
+        if (tile == tiles - 1) break;
+        const int64_t t0 = t_begin + int64_t(tile) * T_;
+        __syncthreads();
+        stager.stage(a, b, j, t0, T_, T_, T_log2, rows_a, s_B, nullptr, lay.row_bc);
+        __syncthreads();
+        if (tile + 2 < tiles) stager.load(a, b, j, t0 + T_, T_, T_, T_log2, 0);
+#pragma unroll 4
+        for (int t = 0; t < T_; ++t) {
+          const float dt = s_delta[lane * (T_ + 1) + t], du = dt * s_u[lane * (T_ + 1) + t];
+          float bt[NG];
+          row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
 #pragma unroll
-        for (int k = 0; k < NG; ++k) x[k] = fmaf(exp2_approx(dt * a2[k]), x[k], du * bt[k]);
+          for (int k = 0; k < NG; ++k) x[k] = fmaf(exp2_approx(dt * a2[k]), x[k], du * bt[k]);
+        }
       }
     }
 
@@ -94,25 +113,26 @@ __global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<
       carry[k] = c + 1 < a.chunks && ch_ok && n < a.state ? a.chunk_carry[(bd * a.chunks + c) * a.state + n] : 0.0f;
       dA[k] = dBi[k] = dCi[k] = 0.0f;
     }
-    float dD = 0.0f, dbias = 0.0f;  // lanes of warp 0: this channel's Σ dy u and Σ ddelta
+    float dD = 0.0f, dbias = 0.0f;  // used by warp 0: its lane's channel's Σ dy u and Σ ddelta
+    Stager<T, kStageK, kStageKRows, kOutDelta | kOutU | kOutDy | kOutSlope | kOutGz, kBVar, kCVar> stager;
+    stager.load(a, b, j, t_begin + int64_t(tiles - 1) * T_, tile_len(tiles - 1), T_, T_log2, 0);
     for (int tile = tiles - 1; tile >= 0; --tile) {
       const int64_t t0 = t_begin + int64_t(tile) * T_;
-      const int nt = int(min(int64_t(T_), t_end - t0));
+      const int nt = tile_len(tile);
       __syncthreads();
-      // Steps past nt are staged as zeros (Δ = 0, dy = 0, B = C = 0): they leave x and carry as they are.
-      stage_channels<Third::Dy>(a, b, j, t0, nt, T_, T_log2, s_delta, s_du, s_dy);
-      if constexpr (kBVar) stage_rows(a.B, a, b, t0, nt, T_, T_log2, lay.row_bc, s_B);
-      if constexpr (kCVar) stage_rows(a.C, a, b, t0, nt, T_, T_log2, lay.row_bc, s_C);
+      stager.stage(a, b, j, t0, nt, T_, T_log2, rows_b, s_B, s_C, lay.row_bc);
       __syncthreads();
+      if (tile > 0) stager.load(a, b, j, t0 - T_, T_, T_, T_log2, 0);
 
-      // Recompute the tile's states x_t into s_x (each thread reads back only its own), and the
+      // Recompute the tile's states x_t into s_x (each thread reads back only its own) and the
       // warps' partial y_t when the gate needs y.
       float x0[NG];
       get_vec<NG>(checkpoints, tile, G, x0);
 #pragma unroll
       for (int k = 0; k < NG; ++k) x[k] = x0[k];
+#pragma unroll 4
       for (int t = 0; t < T_; ++t) {
-        const float dt = s_delta[lane * (T_ + 1) + t], du = s_du[lane * (T_ + 1) + t];
+        const float dt = s_delta[lane * (T_ + 1) + t], du = dt * s_u[lane * (T_ + 1) + t];
         float bt[NG], ct[NG];
         row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
         row_or_const<NG, kCVar>(s_C, t, lay.row_bc, Ci, ct);
@@ -128,14 +148,13 @@ __global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<
 
       // The reverse recurrence h_t = dy_t C_t + ā_{t+1} h_{t+1} and the terms of every gradient, with
       // w = h_t ā_t x_{t-1}: dA += w Δ, dΔ gets Σ_n w a + u Σ_n h B, du gets Δ Σ_n h B, dB_t = h Δ u,
-      // dC_t = dy x_t. xt holds x_t, starting from the tile's last state.
+      // dC_t = dy x_t. x holds x_t, starting from the tile's last state.
       for (int tq = T_ - kSteps; tq >= 0; tq -= kSteps) {
         float v[V > 0 ? V : 1];  // this warp's dB, dC terms of the kSteps steps, reduced over the lanes below
 #pragma unroll
         for (int s = kSteps - 1; s >= 0; --s) {
-          const int t = tq + s;
-          const float dt = s_delta[lane * (T_ + 1) + t], du = s_du[lane * (T_ + 1) + t],
-                      dy = s_dy[lane * (T_ + 1) + t];
+          const int t = tq + s, at = lane * (T_ + 1) + t;
+          const float dt = s_delta[at], u = s_u[at], du = dt * u, dy = s_dy[at];
           float bt[NG], ct[NG], xp[NG];
           row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
           row_or_const<NG, kCVar>(s_C, t, lay.row_bc, Ci, ct);
@@ -161,6 +180,7 @@ __global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<
             carry[k] = decay * h;
             x[k] = xp[k];
           }
+          dD = fmaf(dy, u, dD);
           s_hB[(grp * T_ + t) * 33 + lane] = hB;
           s_wa[(grp * T_ + t) * 33 + lane] = wa;
         }
@@ -176,35 +196,31 @@ __global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<
       }
       __syncthreads();
 
-      // Per (channel, step), the warps' partial sums combined in order: du, ddelta, dz.
-      for (int e = threadIdx.x; e < kLanes * T_; e += blockDim.x) {
-        const int ch = e >> T_log2, t = e & (T_ - 1), dd = j * kLanes + ch, at = ch * (T_ + 1) + t;
-        float edD = 0.0f, edbias = 0.0f;
-        if (dd < a.dim && t < nt) {
-          float hB = 0.0f, wa = 0.0f;
-          for (int g = 0; g < G; ++g) {
-            hB += s_hB[(g * T_ + t) * 33 + ch];
-            wa += s_wa[(g * T_ + t) * 33 + ch];
+      // Per (channel, step), the warps' partial sums combined in order: du, ddelta, dz; each thread one
+      // step of its channels. ddelta also replaces σ(v) in s_slope, for the sum below.
+      {
+        const int t = threadIdx.x & (T_ - 1), stride = blockDim.x >> T_log2;
+        if (t < nt)
+          for (int ch = threadIdx.x >> T_log2; ch < kLanes && j * kLanes + ch < a.dim; ch += stride) {
+            const int at = ch * (T_ + 1) + t;
+            float hB = 0.0f, wa = 0.0f;
+            for (int g = 0; g < G; ++g) {
+              hB += s_hB[(g * T_ + t) * 33 + ch];
+              wa += s_wa[(g * T_ + t) * 33 + ch];
+            }
+            wa *= kLn2;  // the sums used a2 = a log2(e)
+            const int64_t i = (int64_t(b) * a.dim + j * kLanes + ch) * a.len + t0 + t;
+            const float u = s_u[at], skip = s_chan[kLanes + ch];
+            const float ddelta = (wa + u * hB) * s_slope[at];
+            store(a.du, i, fmaf(s_dy[at], skip, s_delta[at] * hB));
+            store(a.ddelta, i, ddelta);
+            s_slope[at] = ddelta;
+            if (a.z) {
+              float y = skip * u;
+              for (int g = 0; g < G; ++g) y += s_y[(g * T_ + t) * 33 + ch];
+              store(a.dz, i, s_gz[at] * y);
+            }
           }
-          wa *= kLn2;  // the sum used a2 = a log2(e)
-          const int64_t i = (int64_t(b) * a.dim + dd) * a.len + t0 + t;
-          const float u = load(a.u, i), dy = s_dy[at], skip = a.D_skip ? a.D_skip[dd] : 0.0f;
-          const float v = load(a.delta, i) + (a.delta_bias ? a.delta_bias[dd] : 0.0f);
-          const float slope = a.softplus && v <= kSoftplusThreshold ? sigmoid(v) : 1.0f;
-          const float ddelta = (wa + u * hB) * slope;
-          store(a.du, i, fmaf(dy, skip, s_delta[at] * hB));
-          store(a.ddelta, i, ddelta);
-          if (a.z) {
-            float y = skip * u;
-            for (int g = 0; g < G; ++g) y += s_y[(g * T_ + t) * 33 + ch];
-            const float z = load(a.z, i), sz = sigmoid(z);
-            store(a.dz, i, load(a.grad_out, i) * y * sz * (1.0f + z * (1.0f - sz)));
-          }
-          edD = dy * u;
-          edbias = ddelta;
-        }
-        s_edD[at] = edD;
-        s_edbias[at] = edbias;
       }
       // The tile's dB, dC summed over the block's channels: partial (j, b, n, t), coalesced along t.
       if constexpr (kBVar || kCVar) {
@@ -218,10 +234,7 @@ __global__ void __launch_bounds__(kMaxThreads) backward_kernel(const KernelArgs<
       }
       __syncthreads();
       if (threadIdx.x < kLanes)
-        for (int t = 0; t < T_; ++t) {
-          dD += s_edD[lane * (T_ + 1) + t];
-          dbias += s_edbias[lane * (T_ + 1) + t];
-        }
+        for (int t = 0; t < nt; ++t) dbias += s_slope[lane * (T_ + 1) + t];
     }
 
     // This item's terms of the gradients summed over batch and time: partial (b, c, d, ...).

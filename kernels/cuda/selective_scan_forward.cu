@@ -9,17 +9,20 @@
 namespace krait::kernels::cuda::scan {
 namespace {
 
+// Channels and states per thread per staging round: a whole tile of 32 steps for 4 warps.
+constexpr int kStageK = 8, kStageKRows = 4;
+
 // Grid (channel blocks, chunks, batch). With kEndState, only the chunk's end state from a zero start
 // and its Σ Δ go out (chunk_state, chunk_dsum); otherwise the chunk starts from its saved state and
 // out is written.
 template <typename T, int NG, bool kBVar, bool kCVar, bool kEndState>
-__global__ void __launch_bounds__(kMaxThreads) forward_kernel(const KernelArgs<T> a) {
+__global__ void __launch_bounds__(max_threads<NG>(), min_blocks_forward<NG>()) forward_kernel(const KernelArgs<T> a) {
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
   const int T_ = a.tile_fwd, T_log2 = a.tile_fwd_log2;
   const ForwardSmem lay(T_, a.groups, a.state_pad);
-  float *s_B = smem + lay.B(), *s_C = smem + lay.C(), *s_delta = smem + lay.delta(), *s_du = smem + lay.du(),
-        *s_u = smem + lay.third(), *s_y = smem + lay.y();
+  float *s_B = smem + lay.B(), *s_C = smem + lay.C(), *s_delta = smem + lay.delta(), *s_u = smem + lay.u(),
+        *s_z = smem + lay.extra(), *s_chan = smem + lay.chan(), *s_y = smem + lay.y();
   const int lane = threadIdx.x & 31, grp = threadIdx.x >> 5, j = blockIdx.x, b = blockIdx.z;
   const int64_t c = blockIdx.y;
   const int d = j * kLanes + lane;
@@ -33,18 +36,26 @@ __global__ void __launch_bounds__(kMaxThreads) forward_kernel(const KernelArgs<T
     x[k] = !kEndState && c > 0 && d < a.dim && n < a.state ? a.saved[(bd * (a.chunks - 1) + c - 1) * a.state + n] : 0.0f;
   }
 
+  put_channel_constants(a, j, s_chan);
+  ChannelRows rows;
+  rows.delta = s_delta;
+  rows.u = s_u;
+  rows.z = s_z;
+  rows.bias = s_chan;
+  Stager<T, kStageK, kStageKRows, kOutDelta | kOutU | (kEndState ? 0u : kOutZ), kBVar, kCVar && !kEndState> stager;
   const int64_t t_begin = c * a.chunk_len, t_end = min(a.len, t_begin + a.chunk_len);
+  stager.load(a, b, j, t_begin, int(min(int64_t(T_), t_end - t_begin)), T_, T_log2, 0);
   float dsum = 0.0f;
   for (int64_t t0 = t_begin; t0 < t_end; t0 += T_) {
     const int nt = int(min(int64_t(T_), t_end - t0));
     __syncthreads();  // the previous tile's readers are done
-    stage_channels<kEndState ? Third::None : Third::U>(a, b, j, t0, nt, T_, T_log2, s_delta, s_du, s_u);
-    if constexpr (kBVar) stage_rows(a.B, a, b, t0, nt, T_, T_log2, lay.row_bc, s_B);
-    if constexpr (kCVar && !kEndState) stage_rows(a.C, a, b, t0, nt, T_, T_log2, lay.row_bc, s_C);
+    stager.stage(a, b, j, t0, nt, T_, T_log2, rows, s_B, s_C, lay.row_bc);
     __syncthreads();
+    if (t0 + T_ < t_end) stager.load(a, b, j, t0 + T_, int(min(int64_t(T_), t_end - t0 - T_)), T_, T_log2, 0);
 
+#pragma unroll 4
     for (int t = 0; t < nt; ++t) {
-      const float dt = s_delta[lane * (T_ + 1) + t], du = s_du[lane * (T_ + 1) + t];
+      const float dt = s_delta[lane * (T_ + 1) + t], du = dt * s_u[lane * (T_ + 1) + t];
       float bt[NG], ct[NG];
       row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
       if constexpr (!kEndState) row_or_const<NG, kCVar>(s_C, t, lay.row_bc, Ci, ct);
@@ -60,21 +71,18 @@ __global__ void __launch_bounds__(kMaxThreads) forward_kernel(const KernelArgs<T
 
     if constexpr (!kEndState) {
       __syncthreads();
-      // out = (Σ over the warps' partial sums + D u) silu(z), one (channel, step) per thread, the
-      // threads of a warp on consecutive steps so the global accesses coalesce.
-      for (int e = threadIdx.x; e < kLanes * T_; e += blockDim.x) {
-        const int ch = e >> T_log2, t = e & (T_ - 1), dd = j * kLanes + ch;
-        if (dd >= a.dim || t >= nt) continue;
-        float y = 0.0f;
-        for (int g = 0; g < a.groups; ++g) y += s_y[(g * T_ + t) * 33 + ch];
-        if (a.D_skip) y += a.D_skip[dd] * s_u[ch * (T_ + 1) + t];
-        const int64_t i = (int64_t(b) * a.dim + dd) * a.len + t0 + t;
-        if (a.z) {
-          const float z = load(a.z, i);
-          y *= z * sigmoid(z);
+      // out = (Σ over the warps' partial sums + D u) silu(z): each thread one step of its channels, the
+      // threads of a warp on consecutive steps so the stores coalesce.
+      const int t = threadIdx.x & (T_ - 1), stride = blockDim.x >> T_log2;
+      if (t < nt)
+        for (int ch = threadIdx.x >> T_log2; ch < kLanes && j * kLanes + ch < a.dim; ch += stride) {
+          const int at = ch * (T_ + 1) + t;
+          float y = 0.0f;
+          for (int g = 0; g < a.groups; ++g) y += s_y[(g * T_ + t) * 33 + ch];
+          y = fmaf(s_chan[kLanes + ch], s_u[at], y);
+          if (a.z) y *= s_z[at] * fast_sigmoid(s_z[at]);
+          store(a.out, (int64_t(b) * a.dim + j * kLanes + ch) * a.len + t0 + t, y);
         }
-        store(a.out, i, y);
-      }
     }
   }
 
@@ -91,12 +99,12 @@ __global__ void __launch_bounds__(kMaxThreads) forward_kernel(const KernelArgs<T
 // h_t = dy_t C_t + ā_{t+1} h_{t+1} over the chunk from zero, giving what the chunk passes to the
 // step before it, ā_s h_s at its first step s (chunk_state), and its Σ Δ (chunk_dsum).
 template <typename T, int NG, bool kCVar>
-__global__ void __launch_bounds__(kMaxThreads) chunk_state_grad_kernel(const KernelArgs<T> a) {
+__global__ void __launch_bounds__(max_threads<NG>(), min_blocks_forward<NG>()) chunk_state_grad_kernel(const KernelArgs<T> a) {
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
   const int T_ = a.tile_fwd, T_log2 = a.tile_fwd_log2;
   const ForwardSmem lay(T_, a.groups, a.state_pad);
-  float *s_C = smem + lay.C(), *s_delta = smem + lay.delta(), *s_du = smem + lay.du(), *s_dy = smem + lay.third();
+  float *s_C = smem + lay.C(), *s_delta = smem + lay.delta(), *s_dy = smem + lay.extra(), *s_chan = smem + lay.chan();
   const int lane = threadIdx.x & 31, grp = threadIdx.x >> 5, j = blockIdx.x, b = blockIdx.z;
   const int64_t c = blockIdx.y + 1;
   const int d = j * kLanes + lane;
@@ -107,16 +115,25 @@ __global__ void __launch_bounds__(kMaxThreads) chunk_state_grad_kernel(const Ker
 #pragma unroll
   for (int k = 0; k < NG; ++k) carry[k] = 0.0f;
 
+  put_channel_constants(a, j, s_chan);
+  ChannelRows rows;
+  rows.delta = s_delta;
+  rows.dy = s_dy;
+  rows.bias = s_chan;
+  Stager<T, kStageK, kStageKRows, kOutDelta | kOutDy, false, kCVar> stager;
   const int64_t t_begin = c * a.chunk_len, t_end = min(a.len, t_begin + a.chunk_len);
   const int tiles = int((t_end - t_begin + T_ - 1) / T_);
+  const auto tile_len = [&](int tile) { return int(min(int64_t(T_), t_end - t_begin - int64_t(tile) * T_)); };
+  stager.load(a, b, j, t_begin + int64_t(tiles - 1) * T_, tile_len(tiles - 1), T_, T_log2, 0);
   float dsum = 0.0f;
   for (int tile = tiles - 1; tile >= 0; --tile) {
     const int64_t t0 = t_begin + int64_t(tile) * T_;
-    const int nt = int(min(int64_t(T_), t_end - t0));
+    const int nt = tile_len(tile);
     __syncthreads();
-    stage_channels<Third::Dy>(a, b, j, t0, nt, T_, T_log2, s_delta, s_du, s_dy);
-    if constexpr (kCVar) stage_rows(a.C, a, b, t0, nt, T_, T_log2, lay.row_bc, s_C);
+    stager.stage(a, b, j, t0, nt, T_, T_log2, rows, nullptr, s_C, lay.row_bc);
     __syncthreads();
+    if (tile > 0) stager.load(a, b, j, t0 - T_, T_, T_, T_log2, 0);
+#pragma unroll 4
     for (int t = nt - 1; t >= 0; --t) {
       const float dt = s_delta[lane * (T_ + 1) + t], dy = s_dy[lane * (T_ + 1) + t];
       float ct[NG];

@@ -16,7 +16,6 @@
 namespace krait::kernels::cuda::scan {
 
 constexpr int kLanes = 32;    // channels per block
-constexpr int kPrefetch = 8;  // elements of each staged input a thread loads per round (see Stager)
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 constexpr float kSoftplusThreshold = 20.0f;  // as cpu::kSoftplusThreshold
@@ -42,16 +41,18 @@ constexpr int log2_int(int x) {
   return r;
 }
 
-// Launch bounds: up to 4 warps (N <= 16) with registers for three blocks per multiprocessor, or up
-// to 16 (N = 256 in groups of 16).
+// Launch bounds: up to 4 warps (N <= 16) with registers for four forward or three backward blocks
+// per multiprocessor, or up to 16 warps (N = 256 in groups of 16).
 template <int NG> constexpr int max_threads() { return NG == 4 ? 128 : 512; }
 template <int NG> constexpr int min_blocks() { return NG == 4 ? 3 : 1; }
+template <int NG> constexpr int min_blocks_forward() { return NG == 4 ? 4 : 1; }
 
 // Shared memory of the forward-direction kernels (forward, chunk end states, chunk state gradients),
 // in floats. Per (time, state): B, C rows of state_pad + 4 floats (the padding spreads the staging
 // stores over banks; rows stay 16-byte aligned for float4 reads). Per (channel, time): rows of T + 1
 // floats (odd, so a warp reading one time step of 32 channels hits 32 banks): Δ, u, and z (dy in the
-// gradient carry). Per (group, time, channel): each warp's partial y, rows of 33.
+// gradient carry). The channel constants (put_channel_constants). Per (group, time, channel): each
+// warp's partial y, rows of 33.
 struct ForwardSmem {
   int T, groups, row_bc;
   __host__ __device__ ForwardSmem(int tile, int groups_, int state_pad)
@@ -61,14 +62,15 @@ struct ForwardSmem {
   __host__ __device__ int delta() const { return 2 * T * row_bc; }
   __host__ __device__ int u() const { return delta() + kLanes * (T + 1); }
   __host__ __device__ int extra() const { return u() + kLanes * (T + 1); }
-  __host__ __device__ int y() const { return extra() + kLanes * (T + 1); }
+  __host__ __device__ int chan() const { return extra() + kLanes * (T + 1); }
+  __host__ __device__ int y() const { return chan() + 2 * kLanes; }
   __host__ __device__ size_t bytes() const { return sizeof(float) * size_t(y() + groups * T * 33); }
 };
 
 // Shared memory of the backward kernel, in floats: the states x_t of every thread over the tile
 // (float4-aligned, first), B and C rows, the tile's dB, dC summed over the channels (state_pad per
 // step), per (channel, time) Δ, u, dy, σ(v) (reused for ddelta once read) and g σ(z)(1 + z(1 - σ(z))),
-// then per (group, time, channel) the warps' partial y, Σ h B and Σ w a.
+// the channel constants, then per (group, time, channel) the warps' partial y, Σ h B and Σ w a.
 struct BackwardSmem {
   int T, groups, state_pad, row_bc;
   __host__ __device__ BackwardSmem(int tile, int groups_, int state_pad_)
@@ -83,7 +85,8 @@ struct BackwardSmem {
   __host__ __device__ int dy() const { return u() + kLanes * (T + 1); }
   __host__ __device__ int slope() const { return dy() + kLanes * (T + 1); }
   __host__ __device__ int gz() const { return slope() + kLanes * (T + 1); }
-  __host__ __device__ int y() const { return gz() + kLanes * (T + 1); }
+  __host__ __device__ int chan() const { return gz() + kLanes * (T + 1); }
+  __host__ __device__ int y() const { return chan() + 2 * kLanes; }
   __host__ __device__ int hB() const { return y() + groups * T * 33; }
   __host__ __device__ int wa() const { return hB() + groups * T * 33; }
   __host__ __device__ size_t bytes() const { return sizeof(float) * size_t(wa() + groups * T * 33); }
@@ -131,102 +134,125 @@ __device__ __forceinline__ float exp2_approx(float x) {
   return y;
 }
 
-__device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+// σ(x) with the fast 2^x; relative error about 1e-7.
+__device__ __forceinline__ float fast_sigmoid(float x) { return __frcp_rn(1.0f + __expf(-x)); }
 
-// The inputs a kernel stages per (channel, step).
-enum : unsigned { kStageU = 1, kStageDelta = 2, kStageGrad = 4, kStageZ = 8 };
-
-// Shared-memory rows (T + 1 floats per channel) that Stager::store fills; null when not wanted.
-struct ChannelRows {
-  float* delta = nullptr;  // Δ
-  float* u = nullptr;
-  float* z = nullptr;
-  float* dy = nullptr;     // g silu(z), or g without z
-  float* slope = nullptr;  // dΔ / d delta: σ(v) under softplus, else 1
-  float* gz = nullptr;     // g σ(z) (1 + z (1 - σ(z))), so that dz = gz y
+// What a kernel stages per (channel, step) into shared-memory rows of T + 1 floats per channel.
+enum : unsigned {
+  kOutDelta = 1,   // Δ
+  kOutU = 2,       // u
+  kOutZ = 4,       // z
+  kOutDy = 8,      // g silu(z), or g without z
+  kOutSlope = 16,  // dΔ / d delta: σ(v) under softplus, else 1
+  kOutGz = 32,     // g σ(z) (1 + z (1 - σ(z))), so that dz = gz y
 };
 
-// Stages a tile [t0, t0 + nt) of the block's 32 channels into shared memory in rounds of kPrefetch
-// elements per thread and input: element k of round r is e = threadIdx.x + (r kPrefetch + k) blockDim.x
-// of the (channel, step) grid (e = channel T + step), and likewise of the (state, step) grid of an
-// input-dependent B, C. load() issues round 0's loads into registers, raw, and store() converts and
-// writes it (then loads and writes any further rounds directly); called with a tile of compute in
-// between, the loads of the next tile are in flight while this one is computed. Elements past the
-// tile's end, the last channel or the last state are written as zeros, which makes such steps leave
-// a state and its gradient unchanged.
-template <typename T, unsigned kWhat, bool kB, bool kC>
+// The rows Stager::store fills (those its kOut names), and the block's channel constants.
+struct ChannelRows {
+  float *delta = nullptr, *u = nullptr, *z = nullptr, *dy = nullptr, *slope = nullptr, *gz = nullptr;
+  const float* bias = nullptr;  // delta_bias of the block's 32 channels (0 when absent)
+};
+
+// The block's channel constants in shared memory: delta_bias then D_skip of its 32 channels, zero
+// when absent or past the last channel. Written by warp 0; read after the next barrier.
+template <typename T> __device__ void put_channel_constants(const KernelArgs<T>& a, int j, float* s_chan) {
+  if (threadIdx.x >= kLanes) return;
+  const int d = j * kLanes + threadIdx.x;
+  s_chan[threadIdx.x] = d < a.dim && a.delta_bias ? a.delta_bias[d] : 0.0f;
+  s_chan[kLanes + threadIdx.x] = d < a.dim && a.D_skip ? a.D_skip[d] : 0.0f;
+}
+
+// Stages a tile [t0, t0 + nt) of the block's 32 channels into shared memory. A thread works on one
+// step t = threadIdx.x mod T of the tile and on channels first, first + stride, ... (first =
+// threadIdx.x / T, stride = blockDim.x / T; blockDim.x is a multiple of T), K channels per round,
+// and likewise on states of an input-dependent B, C, KR per round. load() issues a round's loads into
+// registers, raw, and store() converts and writes them; called with a tile of compute in between,
+// the next tile's loads are in flight while this one is computed (stage() stores the prefetched
+// round and does any further rounds directly). Elements past the tile's end, the last channel or the
+// last state are written as zeros, which makes such steps leave a state and its gradient unchanged.
+template <typename T, int K, int KR, unsigned kOut, bool kB, bool kC>
 struct Stager {
-  T u[kPrefetch], delta[kPrefetch], g[kPrefetch], z[kPrefetch], B[kPrefetch], C[kPrefetch];
+  static constexpr bool kLoadU = (kOut & (kOutU)) != 0;
+  static constexpr bool kLoadDelta = (kOut & (kOutDelta | kOutSlope)) != 0;
+  static constexpr bool kLoadGrad = (kOut & (kOutDy | kOutGz)) != 0;
+  static constexpr bool kLoadZ = (kOut & (kOutZ | kOutDy | kOutGz)) != 0;
+  T u[K], delta[K], g[K], z[K], B[KR], C[KR];
   unsigned valid, valid_rows;  // bit k: element k is inside the problem
 
   __device__ void load(const KernelArgs<T>& a, int b, int j, int64_t t0, int nt, int T_, int T_log2, int round) {
+    const int t = threadIdx.x & (T_ - 1), first = threadIdx.x >> T_log2, stride = blockDim.x >> T_log2;
     valid = valid_rows = 0;
+    if (t >= nt) return;
+    const int64_t base = (int64_t(b) * a.dim + j * kLanes) * a.len + t0 + t;
 #pragma unroll
-    for (int k = 0; k < kPrefetch; ++k) {
-      const int e = threadIdx.x + (round * kPrefetch + k) * blockDim.x;
-      const int ch = e >> T_log2, t = e & (T_ - 1), d = j * kLanes + ch;
-      if (e < kLanes * T_ && d < a.dim && t < nt) {
+    for (int k = 0; k < K; ++k) {
+      const int ch = first + (round * K + k) * stride;
+      if (ch < kLanes && j * kLanes + ch < a.dim) {
         valid |= 1u << k;
-        const int64_t i = (int64_t(b) * a.dim + d) * a.len + t0 + t;
-        if constexpr ((kWhat & kStageU) != 0) u[k] = a.u[i];
-        if constexpr ((kWhat & kStageDelta) != 0) delta[k] = a.delta[i];
-        if constexpr ((kWhat & kStageGrad) != 0) g[k] = a.grad_out[i];
-        if constexpr ((kWhat & kStageZ) != 0)
+        const int64_t i = base + int64_t(ch) * a.len;
+        if constexpr (kLoadU) u[k] = a.u[i];
+        if constexpr (kLoadDelta) delta[k] = a.delta[i];
+        if constexpr (kLoadGrad) g[k] = a.grad_out[i];
+        if constexpr (kLoadZ)
           if (a.z) z[k] = a.z[i];
       }
-      if constexpr (kB || kC) {
-        const int n = e >> T_log2;
-        if (e < a.state_pad * T_ && n < a.state && t < nt) {
+    }
+    if constexpr (kB || kC) {
+      const int64_t base_rows = int64_t(b) * a.state * a.len + t0 + t;
+#pragma unroll
+      for (int k = 0; k < KR; ++k) {
+        const int n = first + (round * KR + k) * stride;
+        if (n < a.state) {
           valid_rows |= 1u << k;
-          const int64_t i = (int64_t(b) * a.state + n) * a.len + t0 + t;
-          if constexpr (kB) B[k] = a.B[i];
-          if constexpr (kC) C[k] = a.C[i];
+          if constexpr (kB) B[k] = a.B[base_rows + int64_t(n) * a.len];
+          if constexpr (kC) C[k] = a.C[base_rows + int64_t(n) * a.len];
         }
       }
     }
   }
 
-  __device__ void store(const KernelArgs<T>& a, int j, int T_, int T_log2, int round, const ChannelRows& rows,
-                        float* s_B, float* s_C, int row_bc) {
+  __device__ void store(const KernelArgs<T>& a, int T_, int T_log2, int round, const ChannelRows& rows, float* s_B,
+                        float* s_C, int row_bc) const {
+    const int t = threadIdx.x & (T_ - 1), first = threadIdx.x >> T_log2, stride = blockDim.x >> T_log2;
 #pragma unroll
-    for (int k = 0; k < kPrefetch; ++k) {
-      const int e = threadIdx.x + (round * kPrefetch + k) * blockDim.x;
-      const int ch = e >> T_log2, t = e & (T_ - 1), d = j * kLanes + ch, at = ch * (T_ + 1) + t;
-      if (e < kLanes * T_) {
-        float dt = 0.0f, slope = 0.0f, uu = 0.0f, zz = 0.0f, dy = 0.0f, gz = 0.0f;
-        if (valid >> k & 1) {
-          if constexpr ((kWhat & kStageDelta) != 0) {
-            const float v = to_float(delta[k]) + (a.delta_bias ? a.delta_bias[d] : 0.0f);
-            const bool linear = !a.softplus || v > kSoftplusThreshold;
-            dt = linear ? v : log1pf(expf(v));
-            if (rows.slope) slope = linear ? 1.0f : sigmoid(v);
-          }
-          if constexpr ((kWhat & kStageU) != 0) uu = to_float(u[k]);
-          if constexpr ((kWhat & kStageZ) != 0)
-            if (a.z) zz = to_float(z[k]);
-          if constexpr ((kWhat & kStageGrad) != 0) {
-            dy = to_float(g[k]);
-            if (a.z) {
-              const float sz = sigmoid(zz);
-              gz = dy * sz * (1.0f + zz * (1.0f - sz));
-              dy *= zz * sz;
-            }
-          }
-        }
-        if (rows.delta) rows.delta[at] = dt;
-        if (rows.u) rows.u[at] = uu;
-        if (rows.z) rows.z[at] = zz;
-        if (rows.dy) rows.dy[at] = dy;
-        if (rows.slope) rows.slope[at] = slope;
-        if (rows.gz) rows.gz[at] = gz;
+    for (int k = 0; k < K; ++k) {
+      const int ch = first + (round * K + k) * stride;
+      if (ch >= kLanes) break;
+      const bool ok = valid >> k & 1;
+      float dt = 0.0f, slope = 1.0f, zz = 0.0f, dy = 0.0f, gz = 0.0f;
+      if constexpr (kLoadDelta) {
+        // Branch free, so the elements' softplus chains interleave.
+        const float v = to_float(delta[k]) + rows.bias[ch], e = __expf(v);
+        const bool linear = !a.softplus || v > kSoftplusThreshold;
+        dt = linear ? v : log1pf(e);
+        if constexpr ((kOut & kOutSlope) != 0) slope = linear ? 1.0f : e * __frcp_rn(1.0f + e);
       }
-      if constexpr (kB || kC) {
-        const int n = e >> T_log2;
-        if (e < a.state_pad * T_) {
-          const bool ok = valid_rows >> k & 1;
-          if constexpr (kB) s_B[t * row_bc + n] = ok ? to_float(B[k]) : 0.0f;
-          if constexpr (kC) s_C[t * row_bc + n] = ok ? to_float(C[k]) : 0.0f;
+      if constexpr (kLoadZ)
+        if (a.z) zz = to_float(z[k]);
+      if constexpr (kLoadGrad) {
+        dy = to_float(g[k]);
+        if (a.z) {
+          const float sz = fast_sigmoid(zz);
+          gz = dy * sz * (1.0f + zz * (1.0f - sz));
+          dy *= zz * sz;
         }
+      }
+      const int at = ch * (T_ + 1) + t;
+      if constexpr ((kOut & kOutDelta) != 0) rows.delta[at] = ok ? dt : 0.0f;
+      if constexpr ((kOut & kOutU) != 0) rows.u[at] = ok ? to_float(u[k]) : 0.0f;
+      if constexpr ((kOut & kOutZ) != 0) rows.z[at] = ok ? zz : 0.0f;
+      if constexpr ((kOut & kOutDy) != 0) rows.dy[at] = ok ? dy : 0.0f;
+      if constexpr ((kOut & kOutSlope) != 0) rows.slope[at] = ok ? slope : 0.0f;
+      if constexpr ((kOut & kOutGz) != 0) rows.gz[at] = ok ? gz : 0.0f;
+    }
+    if constexpr (kB || kC) {
+#pragma unroll
+      for (int k = 0; k < KR; ++k) {
+        const int n = first + (round * KR + k) * stride;
+        if (n >= a.state_pad) break;
+        const bool ok = valid_rows >> k & 1;
+        if constexpr (kB) s_B[t * row_bc + n] = ok ? to_float(B[k]) : 0.0f;
+        if constexpr (kC) s_C[t * row_bc + n] = ok ? to_float(C[k]) : 0.0f;
       }
     }
   }
@@ -234,12 +260,13 @@ struct Stager {
   // Stores the prefetched round 0, then loads and stores the rest of the tile.
   __device__ void stage(const KernelArgs<T>& a, int b, int j, int64_t t0, int nt, int T_, int T_log2,
                         const ChannelRows& rows, float* s_B, float* s_C, int row_bc) {
-    store(a, j, T_, T_log2, 0, rows, s_B, s_C, row_bc);
-    const int per_round = kPrefetch * blockDim.x;
-    const int rounds = (max(kLanes, (kB || kC) ? a.state_pad : 0) * T_ + per_round - 1) / per_round;
+    store(a, T_, T_log2, 0, rows, s_B, s_C, row_bc);
+    const int stride = blockDim.x >> T_log2;
+    int rounds = (kLanes + K * stride - 1) / (K * stride);
+    if constexpr (kB || kC) rounds = max(rounds, (a.state_pad + KR * stride - 1) / (KR * stride));
     for (int r = 1; r < rounds; ++r) {
       load(a, b, j, t0, nt, T_, T_log2, r);
-      store(a, j, T_, T_log2, r, rows, s_B, s_C, row_bc);
+      store(a, T_, T_log2, r, rows, s_B, s_C, row_bc);
     }
   }
 };
