@@ -31,7 +31,8 @@ template <int V> __device__ __forceinline__ float reduce_scatter(float (&v)[V]) 
   return r;
 }
 
-// Channels and states per thread per staging round: a whole tile of 16 steps for 4 warps.
+// Channels and states per thread per staging round: one round stages a tile of up to 16 steps for 4
+// warps.
 constexpr int kStageK = 4, kStageKRows = 2;
 
 // A persistent grid: block k takes the items k, k + gridDim.x, ...; item = (channel block j, chunk c,
