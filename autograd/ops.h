@@ -25,6 +25,8 @@ Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x);  // log(1 + e^x); x itself above 20
 Tensor sigmoid(const Tensor& x);
 Tensor exp(const Tensor& x);
+// A copy converted to dtype (x itself when it already is); the gradient converts back.
+Tensor cast(const Tensor& x, DType dtype);
 
 // ---- reductions (ops/reduce.cpp) ----
 Tensor sum(const Tensor& x);   // all elements -> shape []

@@ -160,9 +160,11 @@ void Tensor::copy_from(const Tensor& src) const {
   namespace cu = kernels::cuda;
   if (src.dtype() != dtype()) {
     // Convert on whichever side holds the source, then move the converted bytes.
-    if (from.is_cuda()) {
+    if (from == to) {
+      cu::cast(src.raw_data(), src.dtype(), raw_data(), dtype(), numel(), cuda::stream(to.index));
+    } else if (from.is_cuda()) {
       Tensor converted = Tensor::empty(shape(), dtype(), from);
-      cu::cast(src.raw_data(), src.dtype(), converted.raw_data(), dtype(), numel(), nullptr);
+      cu::cast(src.raw_data(), src.dtype(), converted.raw_data(), dtype(), numel(), cuda::stream(from.index));
       copy_from(converted);
     } else {
       copy_from(src.to(dtype()));

@@ -12,9 +12,10 @@ Linear::Linear(const std::string& name, int64_t in_features, int64_t out_feature
   if (has_bias) bias = init::constant(name + ".bias", {out_features}, options, 0.0, {.no_weight_decay = true});
 }
 
+// Under mixed precision x is bf16 and the fp32 master weights are cast to it for the product.
 Tensor Linear::forward(const Tensor& x) const {
-  const Tensor y = ops::matmul(x, weight.value, false, true);
-  return bias.value.defined() ? ops::add(y, bias.value) : y;
+  const Tensor y = ops::matmul(x, ops::cast(weight.value, x.dtype()), false, true);
+  return bias.value.defined() ? ops::add(y, ops::cast(bias.value, x.dtype())) : y;
 }
 
 void Linear::append_parameters(ParameterList& out) const {

@@ -19,7 +19,8 @@ MambaLM::MambaLM(const MambaConfig& config, uint64_t seed, TensorOptions options
 MambaLM::MambaLM(const MambaConfig& config, const TensorOptions& options, Rng rng)
     : config_(config),
       embedding_("embedding", config.padded_vocab_size(), config.d_model, options, rng),
-      norm_f_("norm_f", config.d_model, config.norm_eps, options) {
+      norm_f_("norm_f", config.d_model, config.norm_eps, options),
+      compute_dtype_(options.dtype) {
   const int64_t vocab = config.padded_vocab_size();
   blocks_.reserve(config.n_layer);
   for (int64_t i = 0; i < config.n_layer; ++i) {
@@ -39,12 +40,26 @@ MambaLM::MambaLM(const MambaConfig& config, const TensorOptions& options, Rng rn
   if (lm_head_.value.defined()) parameters_.push_back(lm_head_);
 }
 
+void MambaLM::set_compute_dtype(DType dtype) {
+  const Device device = embedding_.weight.value.device();
+  KRAIT_CHECK(dtype == embedding_.weight.value.dtype() || (dtype == DType::BF16 && device.is_cuda()),
+              "MambaLM: compute dtype ", dtype_name(dtype), " with ", dtype_name(embedding_.weight.value.dtype()),
+              " parameters on ", device.str(), " (mixed precision is bf16 compute on CUDA)");
+  compute_dtype_ = dtype;
+}
+
+// The residual stream stays in the parameters' dtype (fp32); each mixer and the head compute in
+// compute_dtype_.
 Tensor MambaLM::forward(const Tensor& ids) const {
   KRAIT_CHECK(ids.dim() == 2, "MambaLM: expected token ids (batch, seq_len), got ", ids.describe());
   Tensor residual = embedding_.forward(ids);
-  for (const MambaBlock& block : blocks_) residual = ops::add(residual, block.mixer.forward(block.norm.forward(residual)));
+  for (const MambaBlock& block : blocks_) {
+    const Tensor mixed = block.mixer.forward(ops::cast(block.norm.forward(residual), compute_dtype_));
+    residual = ops::add(residual, ops::cast(mixed, residual.dtype()));
+  }
   const Tensor head = lm_head_.value.defined() ? lm_head_.value : embedding_.weight.value;
-  return ops::matmul(norm_f_.forward(residual), head, false, true);
+  return ops::matmul(ops::cast(norm_f_.forward(residual), compute_dtype_), ops::cast(head, compute_dtype_), false,
+                     true);
 }
 
 Tensor MambaLM::loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index, ops::Reduction reduction) const {

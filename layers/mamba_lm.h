@@ -29,6 +29,11 @@ class MambaLM {
   Tensor loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index = -100,
               ops::Reduction reduction = ops::Reduction::Mean) const;
 
+  // The dtype of the blocks' matmuls, convolutions and scans: bf16 (CUDA only) for mixed precision,
+  // with fp32 master weights, an fp32 residual stream and fp32 norms; by default the parameters' own.
+  void set_compute_dtype(DType dtype);
+  DType compute_dtype() const { return compute_dtype_; }
+
   const ParameterList& parameters() const { return parameters_; }
   int64_t num_parameters() const;
   const MambaConfig& config() const { return config_; }
@@ -42,6 +47,7 @@ class MambaLM {
   RMSNorm norm_f_;
   Parameter lm_head_;  // value undefined when tied to the embedding
   ParameterList parameters_;
+  DType compute_dtype_;
 };
 
 }  // namespace krait

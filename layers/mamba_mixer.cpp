@@ -70,15 +70,16 @@ Tensor MambaMixer::forward(const Tensor& hidden) const {
   scan.delta_softplus = true;
   if (config.selective) {
     const auto dbc = ops::split(x_proj->forward(ops::transpose(x, 1, 2)), -1, {R, N, N});
-    scan.delta = ops::transpose(ops::matmul(dbc[0], dt_proj->weight.value, false, true), 1, 2);
+    const Tensor dt_weight = ops::cast(dt_proj->weight.value, x.dtype());
+    scan.delta = ops::transpose(ops::matmul(dbc[0], dt_weight, false, true), 1, 2);
     scan.delta_bias = dt_proj->bias.value;
     scan.B = ops::transpose(dbc[1], 1, 2);
     scan.C = ops::transpose(dbc[2], 1, 2);
   } else {
     scan.delta = Tensor::zeros(x.shape(), x.dtype(), x.device());
     scan.delta_bias = dt_bias.value;
-    scan.B = B.value;
-    scan.C = C.value;
+    scan.B = ops::cast(B.value, x.dtype());
+    scan.C = ops::cast(C.value, x.dtype());
   }
   return out_proj.forward(ops::transpose(ops::selective_scan(scan), 1, 2));
 }

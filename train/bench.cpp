@@ -21,7 +21,8 @@ void wait_for(Device device) {
 }  // namespace
 
 TrainBenchResult bench_train(const TrainBenchOptions& o) {
-  const MambaLM model(o.model, 1, {DType::F32, o.device});
+  MambaLM model(o.model, 1, {DType::F32, o.device});
+  model.set_compute_dtype(o.compute_dtype);
   AdamW optimizer(model.parameters(), AdamWConfig{});
   Rng rng(2);
   std::vector<int64_t> ids(o.micro_batch * (o.seq_len + 1));
@@ -55,9 +56,10 @@ TrainBenchResult bench_train(const TrainBenchOptions& o) {
 }
 
 void print_train_bench(const TrainBenchOptions& o, const TrainBenchResult& r, std::ostream& out) {
-  out << "| model | params | micro-batch x seq | step ms | tokens/s | peak GiB | MFU |\n"
-      << "|---|---|---|---|---|---|---|\n"
-      << "| d_model " << o.model.d_model << ", " << o.model.n_layer << " layers | " << r.parameters << " | "
+  out << "| model | compute | params | micro-batch x seq | step ms | tokens/s | peak GiB | MFU |\n"
+      << "|---|---|---|---|---|---|---|---|\n"
+      << "| d_model " << o.model.d_model << ", " << o.model.n_layer << " layers | " << dtype_name(o.compute_dtype)
+      << " | " << r.parameters << " | "
       << o.micro_batch << " x " << o.seq_len << " | " << r.step_ms << " | " << r.tokens_per_s << " | "
       << r.peak_memory_gib << " | " << 100.0 * r.mfu << "% |\n";
 }

@@ -7,6 +7,7 @@
 #include <iosfwd>
 
 #include "autograd/device.h"
+#include "kernels/dtype.h"
 #include "layers/mamba_config.h"
 
 namespace krait::train {
@@ -16,6 +17,7 @@ struct TrainBenchOptions {
   int64_t micro_batch = 8;
   int64_t seq_len = 2048;
   Device device = Device::cuda();
+  DType compute_dtype = DType::F32;  // bf16: mixed precision (fp32 master weights)
   int warmup_steps = 3;
   int timed_steps = 10;
   double peak_tflops = 989.0;  // the card's dense bf16 tensor rate (H100 SXM), the MFU denominator

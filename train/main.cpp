@@ -34,6 +34,7 @@ Recipe recipe_for(const CheckpointReader& ckpt, const std::string& checkpoint,
 
 MambaLM load_model(const CheckpointReader& ckpt, const Recipe& recipe) {
   MambaLM model(recipe.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, recipe.device()});
+  if (recipe.train.precision == Precision::BF16) model.set_compute_dtype(DType::BF16);
   for (const Parameter& p : model.parameters()) ckpt.read_into("model/" + p.name, p.value);
   return model;
 }
@@ -72,6 +73,7 @@ int run_bench_train(const std::string& config, const std::vector<std::string>& o
   const Recipe recipe = load_recipe(config, overrides);
   options.model = recipe.model;
   options.device = recipe.device();
+  options.compute_dtype = recipe.train.precision == Precision::BF16 ? DType::BF16 : DType::F32;
   print_train_bench(options, bench_train(options), std::cout);
   return 0;
 }

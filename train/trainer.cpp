@@ -44,8 +44,8 @@ Device checked_device(const Recipe& r) {
   const Device device = r.device();
   KRAIT_CHECK(device.is_cpu() || cuda_available(), "train.device: '", r.train.device,
               "' but this machine has no CUDA device (or Krait was built without CUDA)");
-  KRAIT_CHECK(r.train.precision == Precision::FP32, "train.precision: bf16 mixed precision is not available yet; "
-              "use fp32");
+  KRAIT_CHECK(r.train.precision == Precision::FP32 || device.is_cuda(), "train.precision: bf16 mixed precision "
+              "needs a CUDA device; use fp32 on the cpu");
   return device;
 }
 
@@ -76,6 +76,7 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress)
       batcher_(*train_source_, recipe.micro_batch(), recipe.data.seq_len,
                static_cast<uint64_t>(recipe.train.seed)),
       last_eval_loss_(std::numeric_limits<double>::quiet_NaN()) {
+  if (recipe.train.precision == Precision::BF16) model_.set_compute_dtype(DType::BF16);
   const std::string& run_dir = recipe.train.run_dir;
   std::filesystem::create_directories(run_dir);
   remove_stale_temp_files(run_dir);

@@ -117,6 +117,15 @@ TEST(Trainer, CudaRunFollowsTheCpuRun) {
   const TrainSummary gpu = Trainer(load_recipe(fx.recipe("gpu", 10), {"train.device=cuda"}), progress).run();
   EXPECT_NEAR(gpu.final_train_loss, cpu.final_train_loss, 1e-3 * cpu.final_train_loss) << progress.str();
   EXPECT_NEAR(gpu.final_eval_loss, cpu.final_eval_loss, 1e-3 * cpu.final_eval_loss) << progress.str();
+  const TrainSummary bf16 =
+      Trainer(load_recipe(fx.recipe("bf16", 10), {"train.device=cuda", "train.precision=bf16"}), progress).run();
+  EXPECT_NEAR(bf16.final_eval_loss, cpu.final_eval_loss, 2e-2 * cpu.final_eval_loss) << progress.str();
+}
+
+TEST(Trainer, Bf16NeedsCuda) {
+  testing::RunFixture fx("trainer-bf16-cpu");
+  std::ostringstream progress;
+  EXPECT_THROW(Trainer(load_recipe(fx.recipe("bf16", 2), {"train.precision=bf16"}), progress), Error);
 }
 
 }  // namespace
