@@ -179,3 +179,21 @@ TEST(MatmulOp, ShapeErrorsNameTheShapes) {
 
 }  // namespace
 }  // namespace krait
+
+namespace krait {
+namespace {
+
+TEST(CastOp, ConvertsAndSendsTheGradientBack) {
+  const Tensor x = Tensor::from_vector({1.0 + 1e-9, -2.5}, {2}, DType::F64).set_requires_grad(true);
+  EXPECT_TRUE(ops::cast(x, DType::F64).same_storage(x)) << "same dtype: no copy, no node";
+  const Tensor y = ops::cast(x, DType::F32);
+  EXPECT_EQ(y.dtype(), DType::F32);
+  testing::expect_close(y, {1.0, -2.5}, 0, 0);
+  backward(y, Tensor::from_vector({0.5, 3.0}, {2}, DType::F32));
+  EXPECT_EQ(x.grad().dtype(), DType::F64);
+  testing::expect_close(x.grad(), {0.5, 3.0}, 0, 0);
+  EXPECT_THROW(ops::cast(Tensor::from_indices({1}, {1}), DType::F32), Error);
+}
+
+}  // namespace
+}  // namespace krait
