@@ -1,5 +1,5 @@
-// train/main.cpp — the krait command line: train, eval and info. The only place that prints an
-// error and exits; everything below throws krait::Error.
+// train/main.cpp — the krait command line: train, eval, info, bench and dump. The only place that
+// prints an error and exits; everything below throws krait::Error.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -7,6 +7,7 @@
 #include "data/token_source.h"
 #include "train/bench.h"
 #include "train/checkpoint_file.h"
+#include "train/dump.h"
 #include "train/evaluate.h"
 #include "train/recipe.h"
 #include "train/trainer.h"
@@ -78,6 +79,18 @@ int run_bench_train(const std::string& config, const std::vector<std::string>& o
   return 0;
 }
 
+int run_dump(const std::string& checkpoint, const std::string& config, const std::vector<std::string>& overrides,
+             const DumpOptions& options, const std::string& out) {
+  CheckpointReader ckpt(checkpoint);
+  const Recipe recipe = recipe_for(ckpt, checkpoint, config, overrides);
+  const MambaLM model = load_model(ckpt, recipe);
+  const DumpResult r = dump_gradients(model, recipe.device(), options, out);
+  std::printf("%s: %s on %s, batch %lld x %lld, loss %.6f, %lld gradients\n", out.c_str(),
+              dtype_name(model.compute_dtype()), recipe.train.device.c_str(), (long long)options.batch,
+              (long long)options.seq_len, r.loss, (long long)r.parameters);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,12 +131,25 @@ int main(int argc, char** argv) {
   bench_train_cmd->add_option("--peak-tflops", bench_options.peak_tflops, "the card's peak, for MFU")
       ->capture_default_str();
 
+  DumpOptions dump_options;
+  std::string dump_out;
+  auto* dump = app.add_subcommand(
+      "dump", "write a checkpoint's logits, loss and gradients on a random batch (for tools/torch_check.py)");
+  dump->add_option("--checkpoint", checkpoint, "checkpoint file (.h5)")->required();
+  dump->add_option("--out", dump_out, "output file (.h5)")->required();
+  dump->add_option("-c,--config", config, "recipe to use instead of the one stored in the checkpoint");
+  dump->add_option("--set", overrides, "override a recipe value, e.g. --set train.device=cuda (repeatable)");
+  dump->add_option("--batch", dump_options.batch, "sequences")->capture_default_str();
+  dump->add_option("--seq-len", dump_options.seq_len, "tokens per sequence")->capture_default_str();
+  dump->add_option("--seed", dump_options.seed, "seed of the random token ids")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(config, overrides);
     if (*eval) return run_eval(checkpoint, config, overrides);
     if (*info) return run_info(checkpoint);
     if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);
+    if (*dump) return run_dump(checkpoint, config, overrides, dump_options, dump_out);
   } catch (const std::exception& e) {
     std::cerr << "krait: error: " << e.what() << "\n";
     return 1;

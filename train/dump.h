@@ -1,0 +1,34 @@
+// train/dump.h — `krait dump`: one forward, loss and backward of a loaded model on a deterministic
+// random batch, written to an HDF5 file (through CheckpointWriter) for comparison with an
+// independent implementation (tools/torch_check.py rebuilds the model in PyTorch).
+//
+// The file holds: ids, targets (i64, (batch, seq_len)); logits (f32, (batch, seq_len, padded
+// vocab), converted from bf16 under mixed precision); loss (f64, mean cross-entropy); grad/<param>
+// (f32) for every parameter; config/<field> (the model's MambaConfig, ints and doubles; booleans
+// as 0/1; dt_rank resolved, padded_vocab_size added); compute_dtype and device (strings).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "layers/mamba_lm.h"
+
+namespace krait::train {
+
+struct DumpOptions {
+  int64_t batch = 2;
+  int64_t seq_len = 64;
+  uint64_t seed = 0;  // of the random token ids
+};
+
+struct DumpResult {
+  double loss = 0;
+  int64_t parameters = 0;  // entries under grad/
+};
+
+// Runs model on the options' batch on device and writes out_path. The model's gradients must be
+// zero on entry (a freshly loaded model); they hold this batch's gradients on return.
+DumpResult dump_gradients(const MambaLM& model, Device device, const DumpOptions& options,
+                          const std::string& out_path);
+
+}  // namespace krait::train
