@@ -11,19 +11,15 @@
 
 #include "common/error.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/numeric.cuh"
 
 namespace krait::kernels::cuda {
 namespace {
+using numeric::to_float;
+using numeric::from_float;
+using numeric::sigmoid;
 
 constexpr int kThreads = 256, kPerThread = 4, kTile = kThreads * kPerThread;
-
-__device__ float to_float(float v) { return v; }
-__device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T> __device__ T from_float(float v);
-template <> __device__ float from_float<float>(float v) { return v; }
-template <> __device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-
-__device__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // The sum of v over the block in a fixed order, valid in thread 0.
 __device__ float block_sum(float v) {

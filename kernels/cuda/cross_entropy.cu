@@ -11,21 +11,15 @@
 
 #include "common/error.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/numeric.cuh"
 
 namespace krait::kernels::cuda {
 namespace {
+using numeric::to_float;
+using numeric::from_float;
+using numeric::Pack;
 
 constexpr int kThreads = 256;
-
-__device__ float to_float(float v) { return v; }
-__device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T> __device__ T from_float(float v);
-template <> __device__ float from_float<float>(float v) { return v; }
-template <> __device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-
-template <typename T, int V> struct alignas(sizeof(T) * V) Pack {
-  T v[V];
-};
 
 // sum_i exp(x_i) = s * exp(m): a running maximum m and the sum s of exp(x_i - m). __expf's relative error
 // stays near 1e-6 for the arguments here (x_i - m <= 0 and those that matter not far below).

@@ -10,25 +10,18 @@
 #include "common/error.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/numeric.cuh"
 
 namespace krait::kernels::cuda {
 namespace {
+using numeric::to_float;
+using numeric::from_float;
+using numeric::Pack;
+using numeric::sigmoid;
 
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this
 constexpr int kPack = 4;              // elements per vector access
-
-__device__ float to_float(float v) { return v; }
-__device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T> __device__ T from_float(float v);
-template <> __device__ float from_float<float>(float v) { return v; }
-template <> __device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-
-template <typename T, int V> struct alignas(sizeof(T) * V) Pack {
-  T v[V];
-};
-
-__device__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // The element operations: out = op(a, b), b unused by the one-input ones. Formulas as kernels/cpu/elementwise.cpp.
 struct SiluForward {

@@ -10,23 +10,17 @@
 
 #include "common/error.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/numeric.cuh"
 
 namespace krait::kernels::cuda {
 namespace {
+using numeric::to_float;
+using numeric::from_float;
+using numeric::Pack;
 
 constexpr int kMaxThreads = 256;
 constexpr int64_t kMaxBackwardBlocks = 1024;  // row chunks, and rows of weight-gradient partial sums
 constexpr int kPack = 4;
-
-__device__ float to_float(float v) { return v; }
-__device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T> __device__ T from_float(float v);
-template <> __device__ float from_float<float>(float v) { return v; }
-template <> __device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-
-template <typename T, int V> struct alignas(sizeof(T) * V) Pack {
-  T v[V];
-};
 
 // Pack i of a row as f32 values, and its store.
 template <int V, typename T> __device__ Pack<float, V> load(const T* row, int64_t i) {
