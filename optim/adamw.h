@@ -42,8 +42,9 @@ class AdamW {
 
   // One update of every parameter that has a gradient, with learning rate lr; a parameter without
   // a gradient is skipped and its state left as it is. Moments are allocated at a parameter's first
-  // update. Every parameter is checked (f32 or f64, on the CPU, gradient of the same shape and dtype)
-  // before any is changed. CUDA parameters are an error: there is no CUDA kernel yet.
+  // update. Every parameter is checked (f32, or f64 on the CPU; gradient of the same shape, dtype and
+  // device) before any is changed. The CUDA parameters of a device are updated by one multi-tensor
+  // launch, bit-identical to the CPU update.
   void step(double lr);
   void step() { step(config_.lr); }
 

@@ -23,11 +23,10 @@ void check_shape(const char* op, const char* name, const Tensor& t, const Shape&
 void check_dim(const char* op, const char* name, const Tensor& t, int64_t dims);
 
 // Calls f.template operator()<T>() with T = float or double for a CPU tensor of that dtype; any other
-// dtype or device is an error naming the op. (The CUDA backend adds its own dispatch.)
+// dtype or device is an error naming the op. Ops with CUDA kernels branch to them before calling this.
 template <typename F>
 decltype(auto) dispatch_float(const char* op, const Tensor& t, F&& f) {
-  KRAIT_CHECK(t.device().is_cpu(), op, ": no kernel for ", t.describe(), " yet (the CUDA ops come with the CUDA "
-              "backend); move the tensors to the cpu");
+  KRAIT_CHECK(t.device().is_cpu(), op, ": no CUDA kernel for ", t.describe(), "; move the tensors to the cpu");
   switch (t.dtype()) {
     case DType::F32: return f.template operator()<float>();
     case DType::F64: return f.template operator()<double>();
