@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "autograd/device.h"
 #include "tests/trainer/run_fixture.h"
 #include "train/checkpoint_file.h"
 #include "train/run_dir.h"
@@ -36,11 +37,12 @@ int wait_exit_code(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
-TEST(KillResume, SigkillThenResumeIsBitIdentical) {
-  testing::RunFixture fx("kill-resume");
+// Kills a run after its step-30 checkpoint, restarts it, and compares the end with a straight run.
+void expect_bit_identical_resume(const std::string& name, std::vector<std::string> common) {
+  testing::RunFixture fx(name);
   // Enough steps that the kill lands mid-run, checkpoints every 10.
-  const std::vector<std::string> common{"schedule.total_steps=300", "train.checkpoint_interval=10",
-                                        "train.eval_interval=40", "train.keep_checkpoints=20"};
+  common.insert(common.end(), {"schedule.total_steps=300", "train.checkpoint_interval=10", "train.eval_interval=40",
+                               "train.keep_checkpoints=20"});
   const std::string straight = fx.recipe("straight", 300), killed = fx.recipe("killed", 300);
   ASSERT_EQ(wait_exit_code(spawn_krait(straight, common)), 0);
 
@@ -66,6 +68,14 @@ TEST(KillResume, SigkillThenResumeIsBitIdentical) {
         << name;
   }
   EXPECT_EQ(a.get_u64s("state/data_rng"), b.get_u64s("state/data_rng"));
+}
+
+TEST(KillResume, SigkillThenResumeIsBitIdentical) { expect_bit_identical_resume("kill-resume", {}); }
+
+// Every CUDA reduction is deterministic, so a GPU run resumes bit-for-bit too.
+TEST(KillResume, SigkillThenResumeIsBitIdenticalOnCuda) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  expect_bit_identical_resume("kill-resume-cuda", {"train.device=cuda", "train.precision=bf16"});
 }
 
 TEST(KillResume, CliReportsBadRecipeInOneLine) {
