@@ -13,18 +13,33 @@ namespace {
 // holds one index's sum over V lanes, then a butterfly adds the remaining lanes. Returns the sum over
 // all lanes of v[lane % V]; V - 1 + log2(32 / V) shuffles for V sums instead of 5 V. The order of
 // the additions is fixed, so the result is deterministic.
-template <int V> __device__ __forceinline__ float reduce_scatter(float (&v)[V]) {
-  const int lane = threadIdx.x & 31;
+//
+// Each round is its own instantiation so that every index is a compile-time constant (a loop over the
+// round width inside a loop over rounds was only partly unrolled, which left v in local memory), and
+// the choice between v[i] and v[i + W] is a selp in inline PTX, so that the front end cannot turn it
+// into a select of addresses, which also needs v in memory.
+__device__ __forceinline__ float select(unsigned cond, float if_set, float if_clear) {
+  float r;
+  asm("{\n\t.reg .pred p;\n\tsetp.ne.u32 p, %3, 0;\n\tselp.f32 %0, %1, %2, p;\n\t}"
+      : "=f"(r)
+      : "f"(if_set), "f"(if_clear), "r"(cond));
+  return r;
+}
+
+template <int W, int V> __device__ __forceinline__ void reduce_scatter_round(float (&v)[V], unsigned lane) {
+  const unsigned upper = lane & unsigned(W);
 #pragma unroll
-  for (int w = V / 2; w >= 1; w /= 2) {
-    const bool upper = lane & w;
-#pragma unroll
-    for (int i = 0; i < w; ++i) {
-      const float send = upper ? v[i] : v[i + w];
-      const float keep = upper ? v[i + w] : v[i];
-      v[i] = keep + __shfl_xor_sync(0xffffffffu, send, w);
-    }
+  for (int i = 0; i < W; ++i) {
+    const float send = select(upper, v[i], v[i + W]);
+    const float keep = select(upper, v[i + W], v[i]);
+    v[i] = keep + __shfl_xor_sync(0xffffffffu, send, W);
   }
+  if constexpr (W > 1) reduce_scatter_round<W / 2, V>(v, lane);
+}
+
+template <int V> __device__ __forceinline__ float reduce_scatter(float (&v)[V]) {
+  const unsigned lane = threadIdx.x & 31;
+  if constexpr (V > 1) reduce_scatter_round<V / 2, V>(v, lane);
   float r = v[0];
 #pragma unroll
   for (int offset = V; offset < 32; offset *= 2) r += __shfl_xor_sync(0xffffffffu, r, offset);
@@ -47,10 +62,10 @@ __global__ void __launch_bounds__(max_threads<NG>(), min_blocks<NG>()) backward_
   float* smem = reinterpret_cast<float*>(smem4);
   const int T_ = a.tile_bwd, T_log2 = a.tile_bwd_log2, G = a.groups;
   const BackwardSmem lay(T_, G, a.state_pad);
-  float *s_x = smem + lay.x(), *s_B = smem + lay.B(), *s_C = smem + lay.C(), *s_dB = smem + lay.dB(),
-        *s_dC = smem + lay.dC(), *s_delta = smem + lay.delta(), *s_u = smem + lay.u(), *s_dy = smem + lay.dy(),
-        *s_slope = smem + lay.slope(), *s_gz = smem + lay.gz(), *s_chan = smem + lay.chan(), *s_y = smem + lay.y(),
-        *s_hB = smem + lay.hB(), *s_wa = smem + lay.wa();
+  // s_B, s_C also receive the tile's dB, dC (BackwardSmem).
+  float *s_x = smem + lay.x(), *s_B = smem + lay.B(), *s_C = smem + lay.C(), *s_delta = smem + lay.delta(),
+        *s_u = smem + lay.u(), *s_dy = smem + lay.dy(), *s_slope = smem + lay.slope(), *s_gz = smem + lay.gz(),
+        *s_chan = smem + lay.chan(), *s_y = smem + lay.y(), *s_hB = smem + lay.hB(), *s_wa = smem + lay.wa();
   const int lane = threadIdx.x & 31, grp = threadIdx.x >> 5;
   float* checkpoints = a.checkpoints + blockIdx.x * a.checkpoint_stride;
   ChannelRows rows_a, rows_b;
@@ -186,12 +201,16 @@ __global__ void __launch_bounds__(max_threads<NG>(), min_blocks<NG>()) backward_
           s_wa[(grp * T_ + t) * 33 + lane] = wa;
         }
         if constexpr (V > 0) {
-          // Lane l < V now holds index l of v summed over the block's 32 channels.
+          // Lane l < V now holds index l of v summed over the block's 32 channels. It goes over this
+          // warp's own columns of the B or C row of its step, which no thread reads any more in this
+          // tile (the warp has read them; the other warps read only their own columns); __syncwarp
+          // orders the lanes' reads before the writes.
           const float sum = reduce_scatter<V>(v);
+          __syncwarp();
           if (lane < V) {
             const int which = lane / (kSteps * NG), s = lane / NG % kSteps, k = lane % NG;
-            float* dst = kBVar && which == 0 ? s_dB : s_dC;
-            dst[(tq + s) * a.state_pad + grp * NG + k] = sum;
+            float* dst = kBVar && which == 0 ? s_B : s_C;
+            dst[(tq + s) * lay.row_bc + grp * NG + k] = sum;
           }
         }
       }
@@ -229,8 +248,8 @@ __global__ void __launch_bounds__(max_threads<NG>(), min_blocks<NG>()) backward_
           const int n = e >> T_log2, t = e & (T_ - 1);
           if (t >= nt) continue;
           const int64_t i = ((int64_t(j) * a.batch + b) * a.state + n) * a.len + t0 + t;
-          if constexpr (kBVar) a.part_B[i] = s_dB[t * a.state_pad + n];
-          if constexpr (kCVar) a.part_C[i] = s_dC[t * a.state_pad + n];
+          if constexpr (kBVar) a.part_B[i] = s_B[t * lay.row_bc + n];
+          if constexpr (kCVar) a.part_C[i] = s_C[t * lay.row_bc + n];
         }
       }
       __syncthreads();

@@ -68,9 +68,10 @@ struct ForwardSmem {
 };
 
 // Shared memory of the backward kernel, in floats: the states x_t of every thread over the tile
-// (float4-aligned, first), B and C rows, the tile's dB, dC summed over the channels (state_pad per
-// step), per (channel, time) Δ, u, dy, σ(v) (reused for ddelta once read) and g σ(z)(1 + z(1 - σ(z))),
-// the channel constants, then per (group, time, channel) the warps' partial y, Σ h B and Σ w a.
+// (float4-aligned, first), B and C rows (a warp reads only its own states' columns, and overwrites
+// them with the tile's dB, dC summed over the channels once it has read them), per (channel, time) Δ,
+// u, dy, σ(v) (reused for ddelta once read) and g σ(z)(1 + z(1 - σ(z))), the channel constants, then
+// per (group, time, channel) the warps' partial y, Σ h B and Σ w a.
 struct BackwardSmem {
   int T, groups, state_pad, row_bc;
   __host__ __device__ BackwardSmem(int tile, int groups_, int state_pad_)
@@ -78,9 +79,7 @@ struct BackwardSmem {
   __host__ __device__ int x() const { return 0; }
   __host__ __device__ int B() const { return T * state_pad * kLanes; }
   __host__ __device__ int C() const { return B() + T * row_bc; }
-  __host__ __device__ int dB() const { return C() + T * row_bc; }
-  __host__ __device__ int dC() const { return dB() + T * state_pad; }
-  __host__ __device__ int delta() const { return dC() + T * state_pad; }
+  __host__ __device__ int delta() const { return C() + T * row_bc; }
   __host__ __device__ int u() const { return delta() + kLanes * (T + 1); }
   __host__ __device__ int dy() const { return u() + kLanes * (T + 1); }
   __host__ __device__ int slope() const { return dy() + kLanes * (T + 1); }
