@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "kernels/cuda/check.h"
@@ -143,6 +144,7 @@ struct Shape {
   int batch, dim;
   int64_t len;
   double mamba_fwd_ms, mamba_fwd_bwd_ms;  // mamba_ssm's CUDA kernel on an H100 80GB HBM3 (0: not measured)
+  bool naive = true;                      // also time the naive sequential scan (slow at long L)
 };
 
 struct Row {
@@ -205,11 +207,13 @@ Row run_shape(const Shape& s, const Device& dev) {
   const auto backward = [&] { kc::selective_scan_backward(p, grad_out, saved, g, bwd_ws, nullptr); };
 
   Row row{s, 0, 0, 0, 0, 0, 0, 0};
-  row.naive = median_ms([&] {
+  const auto naive = [&] {
     naive_forward<<<(s.batch * s.dim + 127) / 128, 128>>>(u, delta, A, B, C, D, z, bias, naive_out, s.batch, s.dim,
                                                         s.len);
     KRAIT_CUDA_CHECK_LAUNCH("naive_forward");
-  });
+  };
+  if (s.naive) row.naive = median_ms(naive);
+  else naive();  // once, for the error check below
   row.fwd = median_ms(forward);
   row.bwd = median_ms(backward);
   row.fwd_bwd = median_ms([&] {
@@ -246,7 +250,23 @@ Row run_shape(const Shape& s, const Device& dev) {
 
 }  // namespace
 
-// krait-bench-scan [SHAPES]: the first SHAPES shapes of the list below (all by default).
+// The sequence-length sweep: (1, 1536, L, 16) for L = 2^11 .. 2^20, forward + backward time per token.
+void length_sweep(const Device& dev, const char* card) {
+  std::vector<Row> rows;
+  for (int64_t len = 2048; len <= (int64_t{1} << 20); len *= 2) rows.push_back(run_shape({1, 1536, len, 0, 0, false}, dev));
+  std::printf("\n%s, (1, 1536, L, %d), bf16, input-dependent B and C, softplus; median of %d runs\n\n", card, kN,
+              kIterations);
+  std::printf("| L | fwd ms | bwd ms | fwd+bwd ms | fwd+bwd ns per token | vs L = 2048 |\n|---|---|---|---|---|---|\n");
+  for (const Row& r : rows) {
+    const double per_token = r.fwd_bwd * 1e6 / double(r.shape.len);
+    const double first = rows.front().fwd_bwd * 1e6 / double(rows.front().shape.len);
+    std::printf("| %lld | %.3f | %.3f | %.3f | %.1f | %.2fx |\n", (long long)r.shape.len, r.fwd, r.bwd, r.fwd_bwd,
+                per_token, per_token / first);
+  }
+}
+
+// krait-bench-scan [SHAPES]: the first SHAPES shapes of the list below (all by default);
+// krait-bench-scan sweep: the sequence-length sweep.
 int main(int argc, char** argv) {
   int device = 0;
   KRAIT_CUDA_CHECK(cudaGetDevice(&device));
@@ -262,6 +282,10 @@ int main(int argc, char** argv) {
               prop.name, dev.sms, dev.clock_hz / 1e9, dev.copy_bytes_per_s / 1e12, dev.sfu_per_s() / 1e12,
               dev.fp32_per_s() / 1e12);
 
+  if (argc > 1 && std::string(argv[1]) == "sweep") {
+    length_sweep(dev, prop.name);
+    return 0;
+  }
   const Shape shapes[] = {{8, 1536, 2048, 0.46, 2.46},
                           {8, 4096, 2048, 0.0, 6.06},
                           {1, 1536, 65536, 0.0, 10.1},
