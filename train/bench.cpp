@@ -6,6 +6,7 @@
 
 #include "autograd/cuda_context.h"
 #include "autograd/ops.h"
+#include "common/error.h"
 #include "common/rng.h"
 #include "layers/mamba_lm.h"
 #include "optim/adamw.h"
@@ -63,5 +64,9 @@ void print_train_bench(const TrainBenchOptions& o, const TrainBenchResult& r, st
       << o.micro_batch << " x " << o.seq_len << " | " << r.step_ms << " | " << r.tokens_per_s << " | "
       << r.peak_memory_gib << " | " << 100.0 * r.mfu << "% |\n";
 }
+
+#if !KRAIT_HAS_CUDA
+int bench_scan(const std::string&) { KRAIT_FAIL("bench scan: Krait was built without CUDA"); }
+#endif
 
 }  // namespace krait::train

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <string>
 
 #include "autograd/device.h"
 #include "kernels/dtype.h"
@@ -32,6 +33,11 @@ struct TrainBenchResult {
 };
 
 TrainBenchResult bench_train(const TrainBenchOptions& options);
+
+// `krait bench scan [SHAPES|sweep]` (train/bench_scan.cu): the CUDA selective scan at the Mamba shapes
+// of the CUDA-backend issue against a naive sequential scan and each shape's floor, or ("sweep") its
+// cost per token from L = 2K to 1M. Prints markdown tables; returns the process exit code.
+int bench_scan(const std::string& mode);
 void print_train_bench(const TrainBenchOptions& options, const TrainBenchResult& result, std::ostream& out);
 
 }  // namespace krait::train

@@ -143,12 +143,18 @@ int main(int argc, char** argv) {
   dump->add_option("--seq-len", dump_options.seq_len, "tokens per sequence")->capture_default_str();
   dump->add_option("--seed", dump_options.seed, "seed of the random token ids")->capture_default_str();
 
+  std::string scan_mode;
+  auto* bench_scan_cmd = bench->add_subcommand(
+      "scan", "time the CUDA selective scan at the Mamba shapes against a naive scan and the floors");
+  bench_scan_cmd->add_option("mode", scan_mode, "a number of shapes (1-4, default all) or 'sweep' (L = 2K..1M)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(config, overrides);
     if (*eval) return run_eval(checkpoint, config, overrides);
     if (*info) return run_info(checkpoint);
     if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);
+    if (*bench_scan_cmd) return bench_scan(scan_mode);
     if (*dump) return run_dump(checkpoint, config, overrides, dump_options, dump_out);
   } catch (const std::exception& e) {
     std::cerr << "krait: error: " << e.what() << "\n";

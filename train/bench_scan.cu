@@ -1,4 +1,4 @@
-// tools/bench/bench_scan.cu — krait-bench-scan: times the CUDA selective scan (forward, backward,
+// train/bench_scan.cu — `krait bench scan`: times the CUDA selective scan (forward, backward,
 // forward + backward) at Mamba shapes with bf16 u, delta, z, B, C (input-dependent), f32 A, D,
 // delta_bias and softplus, against a naive one-thread-per-channel sequential forward defined here,
 // and prints each shape's floor: bytes that must move over the measured copy bandwidth, 2^x over the
@@ -17,6 +17,8 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/selective_scan.h"
+
+namespace krait::train {
 
 namespace {
 
@@ -265,9 +267,9 @@ void length_sweep(const Device& dev, const char* card) {
   }
 }
 
-// krait-bench-scan [SHAPES]: the first SHAPES shapes of the list below (all by default);
-// krait-bench-scan sweep: the sequence-length sweep.
-int main(int argc, char** argv) {
+// `krait bench scan [SHAPES|sweep]`: the first SHAPES shapes of the list below (all by default), or
+// the sequence-length sweep.
+int bench_scan(const std::string& mode) {
   int device = 0;
   KRAIT_CUDA_CHECK(cudaGetDevice(&device));
   cudaDeviceProp prop;
@@ -282,7 +284,7 @@ int main(int argc, char** argv) {
               prop.name, dev.sms, dev.clock_hz / 1e9, dev.copy_bytes_per_s / 1e12, dev.sfu_per_s() / 1e12,
               dev.fp32_per_s() / 1e12);
 
-  if (argc > 1 && std::string(argv[1]) == "sweep") {
+  if (mode == "sweep") {
     length_sweep(dev, prop.name);
     return 0;
   }
@@ -290,7 +292,7 @@ int main(int argc, char** argv) {
                           {8, 4096, 2048, 0.0, 6.06},
                           {1, 1536, 65536, 0.0, 10.1},
                           {1, 1536, 262144, 0.0, 40.2}};
-  const int count = argc > 1 ? std::clamp(std::atoi(argv[1]), 1, 4) : 4;
+  const int count = mode.empty() ? 4 : std::clamp(std::atoi(mode.c_str()), 1, 4);
   std::vector<Row> rows;
   for (int i = 0; i < count; ++i) rows.push_back(run_shape(shapes[i], dev));
 
@@ -310,3 +312,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace krait::train
