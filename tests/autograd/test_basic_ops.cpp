@@ -12,11 +12,9 @@ namespace krait {
 namespace {
 using testing::expect_close;
 using testing::expect_gradcheck;
+using testing::random_leaf;
 using testing::random_tensor;
 
-Tensor leaf(const Shape& shape, Rng& rng, double lo = -1.0, double hi = 1.0) {
-  return random_tensor(shape, rng, lo, hi).set_requires_grad(true);
-}
 
 TEST(ElementwiseOps, ForwardValues) {
   const Tensor x = Tensor::from_vector({-1.0, 0.0, 2.0, 30.0}, {4}, DType::F64);
@@ -42,19 +40,19 @@ TEST(ElementwiseOps, BiasBroadcast) {
 TEST(ElementwiseOps, Gradients) {
   Rng rng(1);
   for (const Shape& shape : {Shape{1}, Shape{7}, Shape{3, 5}}) {
-    expect_gradcheck([](const auto& in) { return ops::silu(in[0]); }, {leaf(shape, rng, -3, 3)});
-    expect_gradcheck([](const auto& in) { return ops::softplus(in[0]); }, {leaf(shape, rng, -3, 3)});
-    expect_gradcheck([](const auto& in) { return ops::sigmoid(in[0]); }, {leaf(shape, rng, -3, 3)});
-    expect_gradcheck([](const auto& in) { return ops::exp(in[0]); }, {leaf(shape, rng)});
-    expect_gradcheck([](const auto& in) { return ops::scale(in[0], 1.7); }, {leaf(shape, rng)});
-    expect_gradcheck([](const auto& in) { return ops::add(in[0], in[1]); }, {leaf(shape, rng), leaf(shape, rng)});
-    expect_gradcheck([](const auto& in) { return ops::mul(in[0], in[1]); }, {leaf(shape, rng), leaf(shape, rng)});
+    expect_gradcheck([](const auto& in) { return ops::silu(in[0]); }, {random_leaf(shape, rng, -3, 3)});
+    expect_gradcheck([](const auto& in) { return ops::softplus(in[0]); }, {random_leaf(shape, rng, -3, 3)});
+    expect_gradcheck([](const auto& in) { return ops::sigmoid(in[0]); }, {random_leaf(shape, rng, -3, 3)});
+    expect_gradcheck([](const auto& in) { return ops::exp(in[0]); }, {random_leaf(shape, rng)});
+    expect_gradcheck([](const auto& in) { return ops::scale(in[0], 1.7); }, {random_leaf(shape, rng)});
+    expect_gradcheck([](const auto& in) { return ops::add(in[0], in[1]); }, {random_leaf(shape, rng), random_leaf(shape, rng)});
+    expect_gradcheck([](const auto& in) { return ops::mul(in[0], in[1]); }, {random_leaf(shape, rng), random_leaf(shape, rng)});
   }
   // Broadcast operands reduce their gradient over the leading axes.
-  expect_gradcheck([](const auto& in) { return ops::add(in[0], in[1]); }, {leaf({2, 3, 5}, rng), leaf({5}, rng)});
-  expect_gradcheck([](const auto& in) { return ops::mul(in[0], in[1]); }, {leaf({2, 3, 5}, rng), leaf({3, 5}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::add(in[0], in[1]); }, {random_leaf({2, 3, 5}, rng), random_leaf({5}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::mul(in[0], in[1]); }, {random_leaf({2, 3, 5}, rng), random_leaf({3, 5}, rng)});
   // softplus above its threshold is the identity, with gradient 1.
-  expect_gradcheck([](const auto& in) { return ops::softplus(in[0]); }, {leaf({3}, rng, 21, 25)});
+  expect_gradcheck([](const auto& in) { return ops::softplus(in[0]); }, {random_leaf({3}, rng, 21, 25)});
 }
 
 TEST(ReduceOps, ForwardValues) {
@@ -70,11 +68,11 @@ TEST(ReduceOps, ForwardValues) {
 
 TEST(ReduceOps, Gradients) {
   Rng rng(2);
-  expect_gradcheck([](const auto& in) { return ops::sum(in[0]); }, {leaf({3, 4}, rng)});
-  expect_gradcheck([](const auto& in) { return ops::mean(in[0]); }, {leaf({7}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::sum(in[0]); }, {random_leaf({3, 4}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::mean(in[0]); }, {random_leaf({7}, rng)});
   for (int64_t axis : {0, 1, 2, -1})
-    expect_gradcheck([axis](const auto& in) { return ops::mean(in[0], axis); }, {leaf({2, 3, 5}, rng)});
-  expect_gradcheck([](const auto& in) { return ops::sum(in[0], 1, true); }, {leaf({2, 1, 3}, rng)});
+    expect_gradcheck([axis](const auto& in) { return ops::mean(in[0], axis); }, {random_leaf({2, 3, 5}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::sum(in[0], 1, true); }, {random_leaf({2, 1, 3}, rng)});
 }
 
 TEST(ShapeOps, TransposeSliceSplitConcatValues) {
@@ -106,17 +104,17 @@ TEST(ShapeOps, TransposeOfOuterAxes) {
 
 TEST(ShapeOps, Gradients) {
   Rng rng(4);
-  expect_gradcheck([](const auto& in) { return ops::transpose(in[0], 0, 2); }, {leaf({2, 3, 4}, rng)});
-  expect_gradcheck([](const auto& in) { return ops::slice(in[0], 1, 1, 4); }, {leaf({2, 5, 3}, rng)});
-  expect_gradcheck([](const auto& in) { return ops::reshape(in[0], {6, 2}); }, {leaf({3, 4}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::transpose(in[0], 0, 2); }, {random_leaf({2, 3, 4}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::slice(in[0], 1, 1, 4); }, {random_leaf({2, 5, 3}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::reshape(in[0], {6, 2}); }, {random_leaf({3, 4}, rng)});
   // Only some outputs of split are used: the others get zero gradient.
-  expect_gradcheck([](const auto& in) { return ops::split(in[0], 1, {2, 3, 1})[1]; }, {leaf({2, 6}, rng)});
+  expect_gradcheck([](const auto& in) { return ops::split(in[0], 1, {2, 3, 1})[1]; }, {random_leaf({2, 6}, rng)});
   expect_gradcheck([](const auto& in) {
     auto p = ops::split(in[0], 0, {1, 2});
     return ops::mul(p[1], ops::concat({p[0], p[0]}, 0));
-  }, {leaf({3, 4}, rng)});
+  }, {random_leaf({3, 4}, rng)});
   expect_gradcheck([](const auto& in) { return ops::concat({in[0], in[1]}, -1); },
-                   {leaf({2, 3}, rng), leaf({2, 1}, rng)});
+                   {random_leaf({2, 3}, rng), random_leaf({2, 1}, rng)});
 }
 
 // Brute-force (batch, m, n) product of op(a) and op(b).
@@ -151,7 +149,7 @@ TEST(MatmulOp, ForwardAndGradients) {
       {{2, 4, 3}, {2, 5, 4}, true, true}, {{2, 2, 3, 4}, {4, 1}, false, false}};
   for (const auto& c : cases) {
     SCOPED_TRACE(shape_str(c.a) + " x " + shape_str(c.b) + (c.ta ? " ta" : "") + (c.tb ? " tb" : ""));
-    const Tensor a = leaf(c.a, rng), b = leaf(c.b, rng);
+    const Tensor a = random_leaf(c.a, rng), b = random_leaf(c.b, rng);
     expect_close(ops::matmul(a, b, c.ta, c.tb), reference_matmul(a, b, c.ta, c.tb), 1e-14, 1e-14);
     clear_tape();
     expect_gradcheck([&c](const auto& in) { return ops::matmul(in[0], in[1], c.ta, c.tb); }, {a, b});

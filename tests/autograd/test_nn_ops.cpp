@@ -15,11 +15,9 @@ namespace krait {
 namespace {
 using testing::expect_close;
 using testing::expect_gradcheck;
+using testing::random_leaf;
 using testing::random_tensor;
 
-Tensor leaf(const Shape& shape, Rng& rng, double lo = -1.0, double hi = 1.0) {
-  return random_tensor(shape, rng, lo, hi).set_requires_grad(true);
-}
 
 Tensor random_ids(const Shape& shape, int64_t limit, Rng& rng, DType dtype = DType::I64) {
   std::vector<int64_t> ids(shape_numel(shape));
@@ -78,10 +76,10 @@ TEST(Embedding, Gradcheck) {
   for (const DType id_type : {DType::I32, DType::I64}) {
     const Tensor ids = random_ids({3, 4}, 5, rng, id_type);  // 12 lookups into 5 rows: ids repeat
     expect_gradcheck([&](const std::vector<Tensor>& in) { return ops::embedding(in[0], ids); },
-                     {leaf({5, 3}, rng)});
+                     {random_leaf({5, 3}, rng)});
   }
   const Tensor one = Tensor::from_indices({6}, {1});
-  expect_gradcheck([&](const std::vector<Tensor>& in) { return ops::embedding(in[0], one); }, {leaf({7, 1}, rng)});
+  expect_gradcheck([&](const std::vector<Tensor>& in) { return ops::embedding(in[0], one); }, {random_leaf({7, 1}, rng)});
 }
 
 TEST(Embedding, F32MatchesF64) {
@@ -139,11 +137,11 @@ TEST(RmsNorm, ForwardMatchesBruteForce) {
 TEST(RmsNorm, Gradcheck) {
   Rng rng(22);
   const auto f = [](const std::vector<Tensor>& in) { return ops::rms_norm(in[0], in[1], 1e-5); };
-  expect_gradcheck(f, {leaf({2, 3, 5}, rng), leaf({5}, rng)});
-  expect_gradcheck(f, {leaf({7}, rng), leaf({7}, rng)});        // one row
-  expect_gradcheck(f, {leaf({3, 1}, rng), leaf({1}, rng)});     // D = 1
-  expect_gradcheck(f, {random_tensor({4, 3}, rng), leaf({3}, rng)});  // weight only
-  expect_gradcheck(f, {leaf({4, 3}, rng), random_tensor({3}, rng)});  // x only
+  expect_gradcheck(f, {random_leaf({2, 3, 5}, rng), random_leaf({5}, rng)});
+  expect_gradcheck(f, {random_leaf({7}, rng), random_leaf({7}, rng)});        // one row
+  expect_gradcheck(f, {random_leaf({3, 1}, rng), random_leaf({1}, rng)});     // D = 1
+  expect_gradcheck(f, {random_tensor({4, 3}, rng), random_leaf({3}, rng)});  // weight only
+  expect_gradcheck(f, {random_leaf({4, 3}, rng), random_tensor({3}, rng)});  // x only
 }
 
 TEST(RmsNorm, F32MatchesF64) {
@@ -208,12 +206,12 @@ TEST(ConvCausal, Gradcheck) {
   Rng rng(32);
   const auto with_bias = [](const std::vector<Tensor>& in) { return ops::causal_conv1d(in[0], in[1], in[2]); };
   const auto no_bias = [](const std::vector<Tensor>& in) { return ops::causal_conv1d(in[0], in[1]); };
-  expect_gradcheck(with_bias, {leaf({2, 3, 5}, rng), leaf({3, 4}, rng), leaf({3}, rng)});  // K = 4, L = 5
-  expect_gradcheck(with_bias, {leaf({2, 3, 6}, rng), leaf({3, 1}, rng), leaf({3}, rng)});  // K = 1
-  expect_gradcheck(with_bias, {leaf({1, 2, 2}, rng), leaf({2, 4}, rng), leaf({2}, rng)});  // K > L
-  expect_gradcheck(no_bias, {leaf({3, 2, 1}, rng), leaf({2, 3}, rng)});                    // L = 1
-  expect_gradcheck(no_bias, {random_tensor({2, 3, 5}, rng), leaf({3, 4}, rng)});           // weight only
-  expect_gradcheck(no_bias, {leaf({2, 3, 5}, rng), random_tensor({3, 4}, rng)});           // x only
+  expect_gradcheck(with_bias, {random_leaf({2, 3, 5}, rng), random_leaf({3, 4}, rng), random_leaf({3}, rng)});  // K = 4, L = 5
+  expect_gradcheck(with_bias, {random_leaf({2, 3, 6}, rng), random_leaf({3, 1}, rng), random_leaf({3}, rng)});  // K = 1
+  expect_gradcheck(with_bias, {random_leaf({1, 2, 2}, rng), random_leaf({2, 4}, rng), random_leaf({2}, rng)});  // K > L
+  expect_gradcheck(no_bias, {random_leaf({3, 2, 1}, rng), random_leaf({2, 3}, rng)});                    // L = 1
+  expect_gradcheck(no_bias, {random_tensor({2, 3, 5}, rng), random_leaf({3, 4}, rng)});           // weight only
+  expect_gradcheck(no_bias, {random_leaf({2, 3, 5}, rng), random_tensor({3, 4}, rng)});           // x only
 }
 
 TEST(ConvCausal, F32MatchesF64) {
@@ -288,18 +286,18 @@ TEST(CrossEntropy, Gradcheck) {
     const auto f = [&](const std::vector<Tensor>& in) {
       return ops::cross_entropy(in[0], targets, kIgnore, reduction);
     };
-    expect_gradcheck(f, {leaf({5, 7}, rng, -3, 3)});
+    expect_gradcheck(f, {random_leaf({5, 7}, rng, -3, 3)});
   }
   const Tensor one = Tensor::from_indices({0}, {1});  // N = 1, V = 1: the loss is constant 0
-  expect_gradcheck([&](const std::vector<Tensor>& in) { return ops::cross_entropy(in[0], one); }, {leaf({1, 1}, rng)});
+  expect_gradcheck([&](const std::vector<Tensor>& in) { return ops::cross_entropy(in[0], one); }, {random_leaf({1, 1}, rng)});
   const Tensor all_ignored = Tensor::from_indices({kIgnore, kIgnore}, {2});
   expect_gradcheck([&](const std::vector<Tensor>& in) { return ops::cross_entropy(in[0], all_ignored); },
-                   {leaf({2, 3}, rng)});
+                   {random_leaf({2, 3}, rng)});
 }
 
 TEST(CrossEntropy, AllIgnoredGivesZeroLossAndGradient) {
   Rng rng(43);
-  Tensor logits = leaf({3, 4}, rng);
+  Tensor logits = random_leaf({3, 4}, rng);
   const Tensor loss = ops::cross_entropy(logits, Tensor::from_indices({kIgnore, kIgnore, kIgnore}, {3}));
   EXPECT_EQ(loss.item(), 0.0);
   backward(loss);

@@ -14,6 +14,10 @@ Tensor random_tensor(const Shape& shape, Rng& rng, double lo, double hi, DType d
   return Tensor::from_vector(values, shape, dtype);
 }
 
+Tensor random_leaf(const Shape& shape, Rng& rng, double lo, double hi) {
+  return random_tensor(shape, rng, lo, hi).set_requires_grad(true);
+}
+
 double GradcheckReport::worst() const {
   return relative_error.empty() ? 0.0 : *std::max_element(relative_error.begin(), relative_error.end());
 }

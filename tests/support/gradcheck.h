@@ -11,6 +11,8 @@
 namespace krait::testing {
 
 Tensor random_tensor(const Shape& shape, Rng& rng, double lo = -1.0, double hi = 1.0, DType dtype = DType::F64);
+// A random f64 tensor that requires grad: an input for gradient checks.
+Tensor random_leaf(const Shape& shape, Rng& rng, double lo = -1.0, double hi = 1.0);
 
 // Largest |analytic - numeric| over the gradient of each input, relative to the largest |numeric|.
 struct GradcheckReport {
