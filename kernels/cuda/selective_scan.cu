@@ -5,6 +5,7 @@
 #include "kernels/cuda/selective_scan.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 #include "common/error.h"
@@ -25,6 +26,7 @@ constexpr size_t kBackwardSmemTarget = 72 * 1024;
 constexpr int64_t kChunkAlign = 64;  // chunk lengths are multiples of every tile
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 int sm_count() {
   int device = 0, sms = 0;
@@ -57,8 +59,8 @@ template <typename T> Plan make_plan(const ScanProblem<T>& p) {
   plan.groups = int(ceil_div(p.state, plan.ng));
   plan.state_pad = plan.groups * plan.ng;
   plan.channel_blocks = int(ceil_div(p.dim, kLanes));
-  plan.tile_fwd = plan.groups <= 4 ? 32 : 16;
-  plan.fwd_smem = scan::ForwardSmem(plan.tile_fwd, plan.groups, plan.state_pad).bytes();
+  plan.tile_grad = plan.groups <= 4 ? 32 : 16;
+  plan.grad_smem = scan::ChunkGradSmem(plan.tile_grad, plan.state_pad).bytes();
   plan.tile_bwd = 4;
   for (const int tile : {32, 16, 8})
     if (scan::BackwardSmem(tile, plan.groups, plan.state_pad).bytes() <= kBackwardSmemTarget) {
@@ -126,13 +128,15 @@ template <typename T> scan::KernelArgs<T> make_args(const ScanProblem<T>& p, con
   a.groups = plan.groups;
   a.state_pad = plan.state_pad;
   a.channel_blocks = plan.channel_blocks;
-  a.tile_fwd = plan.tile_fwd;
-  a.tile_fwd_log2 = scan::log2_int(plan.tile_fwd);
+  a.tile_grad = plan.tile_grad;
+  a.tile_grad_log2 = scan::log2_int(plan.tile_grad);
   a.tile_bwd = plan.tile_bwd;
   a.tile_bwd_log2 = scan::log2_int(plan.tile_bwd);
   a.chunk_len = plan.chunk_len;
   a.chunks = plan.chunks;
   a.bwd_items = plan.bwd_items;
+  const bool len_fits = p.len % (16 / int64_t(sizeof(T))) == 0;
+  a.vec_rows = len_fits && (!p.B_variable || aligned16(p.B)) && (!p.C_variable || aligned16(p.C));
   return a;
 }
 
@@ -239,18 +243,19 @@ void selective_scan_forward(const ScanProblem<T>& p, T* out, float* saved_states
   carve_forward(p, plan, w, a);
   a.out = out;
   a.saved = saved_states;
-  dispatch(plan, p.B_variable, p.C_variable, [&](auto ng, auto bv, auto cv) {
-    constexpr int NG = decltype(ng)::value;
+  a.vec_io = p.len % (16 / int64_t(sizeof(T))) == 0 && aligned16(p.u) && aligned16(p.delta) &&
+             (!p.z || aligned16(p.z)) && aligned16(out);
+  dispatch(plan, p.B_variable, p.C_variable, [&](auto, auto bv, auto cv) {
     constexpr bool BV = decltype(bv)::value, CV = decltype(cv)::value;
     if (plan.chunks > 1) {
       // Pass 1: each chunk's end state from zero; pass 2: carry them across chunks.
-      scan::launch_chunk_end_states<T, NG, BV, CV>(a, plan, stream);
+      scan::launch_chunk_end_states<T, BV, CV>(a, plan, stream);
       const int64_t threads = p.batch * p.dim * p.state;
       carry_states_kernel<<<carry_blocks(threads), 256, 0, stream>>>(a.chunk_state, a.chunk_dsum, p.A, p.batch * p.dim,
                                                                     a.dim, a.state, plan.chunks, saved_states);
       KRAIT_CUDA_CHECK_LAUNCH("carry_states_kernel");
     }
-    scan::launch_forward<T, NG, BV, CV>(a, plan, stream);
+    scan::launch_forward<T, BV, CV>(a, plan, stream);
   });
 }
 

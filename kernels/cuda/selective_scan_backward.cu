@@ -1,4 +1,5 @@
-// kernels/cuda/selective_scan_backward.cu — the backward kernel of the CUDA selective scan: per
+// kernels/cuda/selective_scan_backward.cu — the backward kernels of the CUDA selective scan. The
+// chunk state-gradient pre-pass (chunked problems only) and the backward proper: per
 // (32 channels, chunk) it recomputes the states tile by tile from the chunk's saved start state, runs
 // the reverse recurrence for the state gradient and produces du, ddelta, dz and per-block partial
 // sums of the shared gradients (dA, dD, ddelta_bias, dB, dC), which selective_scan.cu reduces in a
@@ -47,8 +48,65 @@ template <int V> __device__ __forceinline__ float reduce_scatter(float (&v)[V]) 
 }
 
 // Channels and states per thread per staging round: one round stages a tile of up to 16 steps for 4
-// warps.
+// warps (backward), of 32 steps for 4 warps (chunk state gradients).
 constexpr int kStageK = 4, kStageKRows = 2;
+constexpr int kGradStageK = 8, kGradStageKRows = 4;
+
+// Grid (channel blocks, chunks - 1, batch) for chunks 1..: the reverse recurrence
+// h_t = dy_t C_t + ā_{t+1} h_{t+1} over the chunk from zero, giving what the chunk passes to the
+// step before it, ā_s h_s at its first step s (chunk_state), and its Σ Δ (chunk_dsum).
+template <typename T, int NG, bool kCVar>
+__global__ void __launch_bounds__(max_threads<NG>(), min_blocks_chunk_grad<NG>()) chunk_state_grad_kernel(const KernelArgs<T> a) {
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+  const int T_ = a.tile_grad, T_log2 = a.tile_grad_log2;
+  const ChunkGradSmem lay(T_, a.state_pad);
+  float *s_C = smem + lay.C(), *s_delta = smem + lay.delta(), *s_dy = smem + lay.dy(), *s_chan = smem + lay.chan();
+  const int lane = threadIdx.x & 31, grp = threadIdx.x >> 5, j = blockIdx.x, b = blockIdx.z;
+  const int64_t c = blockIdx.y + 1;
+  const int d = j * kLanes + lane;
+  const int64_t bd = int64_t(b) * a.dim + d;
+
+  float a2[NG], Bi[NG], Ci[NG], carry[NG];
+  load_channel<NG, true, kCVar>(a, d, a2, Bi, Ci);
+#pragma unroll
+  for (int k = 0; k < NG; ++k) carry[k] = 0.0f;
+
+  put_channel_constants(a, j, s_chan);
+  ChannelRows rows;
+  rows.delta = s_delta;
+  rows.dy = s_dy;
+  rows.bias = s_chan;
+  Stager<T, kGradStageK, kGradStageKRows, kOutDelta | kOutDy, false, kCVar> stager;
+  const int64_t t_begin = c * a.chunk_len, t_end = min(a.len, t_begin + a.chunk_len);
+  const int tiles = int((t_end - t_begin + T_ - 1) / T_);
+  const auto tile_len = [&](int tile) { return int(min(int64_t(T_), t_end - t_begin - int64_t(tile) * T_)); };
+  stager.load(a, b, j, t_begin + int64_t(tiles - 1) * T_, tile_len(tiles - 1), T_, T_log2, 0);
+  float dsum = 0.0f;
+  for (int tile = tiles - 1; tile >= 0; --tile) {
+    const int64_t t0 = t_begin + int64_t(tile) * T_;
+    const int nt = tile_len(tile);
+    __syncthreads();
+    stager.stage(a, b, j, t0, nt, T_, T_log2, rows, nullptr, s_C, lay.row_bc);
+    __syncthreads();
+    if (tile > 0) stager.load(a, b, j, t0 - T_, T_, T_, T_log2, 0);
+#pragma unroll 4
+    for (int t = nt - 1; t >= 0; --t) {
+      const float dt = s_delta[lane * (T_ + 1) + t], dy = s_dy[lane * (T_ + 1) + t];
+      float ct[NG];
+      row_or_const<NG, kCVar>(s_C, t, lay.row_bc, Ci, ct);
+#pragma unroll
+      for (int k = 0; k < NG; ++k) carry[k] = exp2_approx(dt * a2[k]) * fmaf(dy, ct[k], carry[k]);
+      dsum += dt;
+    }
+  }
+  if (d >= a.dim) return;
+#pragma unroll
+  for (int k = 0; k < NG; ++k)
+    if (grp * NG + k < a.state) a.chunk_state[(bd * a.chunks + c) * a.state + grp * NG + k] = carry[k];
+  if (grp == 0) a.chunk_dsum[bd * a.chunks + c] = dsum;
+}
+
 
 // A persistent grid: block k takes the items k, k + gridDim.x, ...; item = (channel block j, chunk c,
 // batch b). The block's slice of `checkpoints` holds the state at every tile start of its chunk.
@@ -278,6 +336,15 @@ __global__ void __launch_bounds__(max_threads<NG>(), min_blocks<NG>()) backward_
 }  // namespace
 
 template <typename T, int NG, bool kBVar, bool kCVar>
+void launch_chunk_state_grads(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream) {
+  const auto kernel = chunk_state_grad_kernel<T, NG, kCVar>;
+  KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(plan.grad_smem)));
+  const dim3 grid(plan.channel_blocks, unsigned(plan.chunks - 1), a.batch);  // chunk 0 passes nothing on
+  kernel<<<grid, plan.groups * kLanes, plan.grad_smem, stream>>>(a);
+  KRAIT_CUDA_CHECK_LAUNCH("chunk_state_grad_kernel");
+}
+
+template <typename T, int NG, bool kBVar, bool kCVar>
 int backward_blocks_per_sm(int threads, size_t smem) {
   const auto kernel = backward_kernel<T, NG, kBVar, kCVar>;
   KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
@@ -298,7 +365,8 @@ void launch_backward(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stre
 
 #define KRAIT_SCAN_BACKWARD(T, NG, BV, CV)                                                             \
   template int backward_blocks_per_sm<T, NG, BV, CV>(int, size_t);                                     \
-  template void launch_backward<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);
+  template void launch_backward<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);       \
+  template void launch_chunk_state_grads<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);
 #define KRAIT_SCAN_BACKWARD_BC(T, NG)      \
   KRAIT_SCAN_BACKWARD(T, NG, false, false) \
   KRAIT_SCAN_BACKWARD(T, NG, false, true)  \

@@ -1,204 +1,288 @@
-// kernels/cuda/selective_scan_forward.cu — the forward-direction kernels of the CUDA selective scan:
-// the fused forward (Δ, the recurrence, the C contraction, the D skip and the silu(z) gate in one
-// pass), each chunk's end state from a zero start (the first pass of the chunked scan), and each
-// chunk's state gradient from a zero end (the same for the backward). See
-// selective_scan_kernels.cuh for the thread layout and docs/selective_scan_cuda.md for the design.
+// kernels/cuda/selective_scan_forward.cu — the forward kernel of the CUDA selective scan, "lanes in
+// time": Δ = softplus(delta + bias), the recurrence, the C contraction, the D skip and the silu(z)
+// gate in one pass, each exp(Δ a) computed once; and, from the same kernel, each chunk's end state
+// from a zero start (the first pass of a chunked scan). Layout in selective_scan_kernels.cuh
+// (ForwardSmem), design in docs/selective_scan_cuda.md.
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/selective_scan_kernels.cuh"
 
 namespace krait::kernels::cuda::scan {
 namespace {
 
-// Channels and states per thread per staging round: a whole tile of 32 steps for 4 warps.
-constexpr int kStageK = 8, kStageKRows = 4;
+// v[0..M) = row[t..t + M) as float, zero at or past `end`. With `vec` all M are inside and row + t
+// is 16-byte aligned, so they are read as 16-byte vectors.
+template <int M, typename T>
+__device__ __forceinline__ void load_run(const T* row, int64_t t, int64_t end, bool vec, float (&v)[M]) {
+  constexpr int kPer = 16 / int(sizeof(T));
+  static_assert(M % kPer == 0);
+  if (vec) {
+    const uint4* p = reinterpret_cast<const uint4*>(row + t);
+#pragma unroll
+    for (int q = 0; q < M / kPer; ++q) {
+      const uint4 r = p[q];
+      if constexpr (std::is_same_v<T, float>) {
+        v[4 * q] = __uint_as_float(r.x);
+        v[4 * q + 1] = __uint_as_float(r.y);
+        v[4 * q + 2] = __uint_as_float(r.z);
+        v[4 * q + 3] = __uint_as_float(r.w);
+      } else {
+        const unsigned words[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {  // bf16 -> f32 is a 16-bit shift: low half first
+          v[8 * q + 2 * k] = __uint_as_float(words[k] << 16);
+          v[8 * q + 2 * k + 1] = __uint_as_float(words[k] & 0xffff0000u);
+        }
+      }
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < M; ++i) v[i] = t + i < end ? load(row, t + i) : 0.0f;
+  }
+}
 
-// Grid (channel blocks, chunks, batch). With kEndState, only the chunk's end state from a zero start
-// and its Σ Δ go out (chunk_state, chunk_dsum); otherwise the chunk starts from its saved state and
-// out is written.
-template <typename T, int NG, bool kBVar, bool kCVar, bool kEndState>
-__global__ void __launch_bounds__(max_threads<NG>(), min_blocks_forward<NG>()) forward_kernel(const KernelArgs<T> a) {
+// row[t..t + M) = v, only below `end`; 16-byte vectors with `vec` (as load_run).
+template <int M, typename T>
+__device__ __forceinline__ void store_run(T* row, int64_t t, int64_t end, bool vec, const float (&v)[M]) {
+  constexpr int kPer = 16 / int(sizeof(T));
+  if (vec) {
+    uint4* p = reinterpret_cast<uint4*>(row + t);
+#pragma unroll
+    for (int q = 0; q < M / kPer; ++q) {
+      uint4 r;
+      if constexpr (std::is_same_v<T, float>) {
+        r = make_uint4(__float_as_uint(v[4 * q]), __float_as_uint(v[4 * q + 1]), __float_as_uint(v[4 * q + 2]),
+                       __float_as_uint(v[4 * q + 3]));
+      } else {
+        unsigned words[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          const __nv_bfloat162 h = __floats2bfloat162_rn(v[8 * q + 2 * k], v[8 * q + 2 * k + 1]);
+          words[k] = *reinterpret_cast<const unsigned*>(&h);
+        }
+        r = make_uint4(words[0], words[1], words[2], words[3]);
+      }
+      p[q] = r;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < M; ++i)
+      if (t + i < end) store(row, t + i, v[i]);
+  }
+}
+
+// Stages states n0..n0 + count of the input-dependent B and/or C over the segment [t0, t0 + kSegment)
+// into shared memory (ForwardSmem), zero at or past t_end. Each thread moves runs of 8 steps.
+template <typename T, bool kB, bool kC>
+__device__ void stage_rows(const KernelArgs<T>& a, int b, int n0, int count, int64_t t0, int64_t t_end, float4* s_B,
+                           float4* s_C) {
+  constexpr int kRun = 8, kRunsPerRow = kSegment / kRun;
+  for (int e = threadIdx.x; e < count * kRunsPerRow; e += blockDim.x) {
+    const int k = e / kRunsPerRow, m = e % kRunsPerRow;
+    const int64_t t = t0 + m * kRun, row = (int64_t(b) * a.state + n0 + k) * a.len;
+    const bool vec = a.vec_rows && t + kRun <= t_end;
+    // Steps 8m..8m+7 of the segment are lane m / 2's items 8 (m % 2) .. + 7: float4s q and q + 1.
+    const int at = (k * (kItems / 4) + (m % 2) * 2) * kLanes + m / 2;
+    float v[kRun];
+    if constexpr (kB) {
+      load_run<kRun>(a.B + row, t, t_end, vec, v);
+      s_B[at] = make_float4(v[0], v[1], v[2], v[3]);
+      s_B[at + kLanes] = make_float4(v[4], v[5], v[6], v[7]);
+    }
+    if constexpr (kC) {
+      load_run<kRun>(a.C + row, t, t_end, vec, v);
+      s_C[at] = make_float4(v[0], v[1], v[2], v[3]);
+      s_C[at + kLanes] = make_float4(v[4], v[5], v[6], v[7]);
+    }
+  }
+}
+
+// The lane's kItems values of staged state k, or the channel's constant when time-invariant.
+template <bool kVar>
+__device__ __forceinline__ void items_of(const float4* s_rows, int k, float constant, float (&v)[kItems]) {
+  if constexpr (kVar) {
+    const int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int q = 0; q < kItems / 4; ++q) {
+      const float4 f = s_rows[(k * (kItems / 4) + q) * kLanes + lane];
+      v[4 * q] = f.x;
+      v[4 * q + 1] = f.y;
+      v[4 * q + 2] = f.z;
+      v[4 * q + 3] = f.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kItems; ++i) v[i] = constant;
+  }
+}
+
+// Grid (ceil(D / kForwardWarps), chunks, batch); warp w takes channel d = blockIdx.x kForwardWarps + w
+// over chunk blockIdx.y, from its saved start state, in segments of kSegment steps. Per segment and
+// state n, lane l runs the recurrence over its kItems steps from zero (lane 0: from the running
+// state), keeping exp(Δ a) and Δ u B per step; an inclusive scan over the lanes of the pairs
+// (Π exp(Δ a), x) gives each lane its true start state; a second pass over its steps from that state
+// adds C x to y. With kEndState only the chunk's end state from a zero start and its Σ Δ go out
+// (chunk_state, chunk_dsum), for chunks 0..chunks-2.
+template <typename T, bool kBVar, bool kCVar, bool kEndState>
+__global__ void __launch_bounds__(kForwardWarps * kLanes, 2) forward_kernel(const KernelArgs<T> a) {
+  constexpr bool kCRows = kCVar && !kEndState;
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
-  const int T_ = a.tile_fwd, T_log2 = a.tile_fwd_log2;
-  const ForwardSmem lay(T_, a.groups, a.state_pad);
-  float *s_B = smem + lay.B(), *s_C = smem + lay.C(), *s_delta = smem + lay.delta(), *s_u = smem + lay.u(),
-        *s_z = smem + lay.extra(), *s_chan = smem + lay.chan(), *s_y = smem + lay.y();
-  const int lane = threadIdx.x & 31, grp = threadIdx.x >> 5, j = blockIdx.x, b = blockIdx.z;
+  const ForwardSmem lay(a.state, kBVar, kCRows);
+  float4 *s_B = smem4 + lay.B() / 4, *s_C = smem4 + lay.C() / 4;
+  float *s_a2 = smem + lay.a2(), *s_Bc = smem + lay.Bc(), *s_Cc = smem + lay.Cc(), *s_carry = smem + lay.carry();
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, b = blockIdx.z, N = a.state;
+  const int d0 = blockIdx.x * kForwardWarps, d = d0 + w;
+  const bool ch_ok = d < a.dim;  // a warp past the last channel still stages and meets the barriers
   const int64_t c = blockIdx.y;
-  const int d = j * kLanes + lane;
-  const int64_t bd = int64_t(b) * a.dim + d;
 
-  float a2[NG], Bi[NG], Ci[NG], x[NG];
-  load_channel<NG, kBVar, kCVar>(a, d, a2, Bi, Ci);
-#pragma unroll
-  for (int k = 0; k < NG; ++k) {
-    const int n = grp * NG + k;
-    x[k] = !kEndState && c > 0 && d < a.dim && n < a.state ? a.saved[(bd * (a.chunks - 1) + c - 1) * a.state + n] : 0.0f;
+  for (int i = threadIdx.x; i < kForwardWarps * N; i += blockDim.x) {
+    const int dd = d0 + i / N, n = i % N;
+    const bool ok = dd < a.dim;
+    const int64_t an = int64_t(dd) * N + n;
+    s_a2[i] = ok ? a.A[an] * kLog2e : 0.0f;
+    if constexpr (!kBVar) s_Bc[i] = ok ? load(a.B, an) : 0.0f;
+    if constexpr (!kCVar) s_Cc[i] = ok ? load(a.C, an) : 0.0f;
+    s_carry[i] = !kEndState && c > 0 && ok ? a.saved[((int64_t(b) * a.dim + dd) * (a.chunks - 1) + c - 1) * N + n] : 0.0f;
   }
+  __syncthreads();
 
-  put_channel_constants(a, j, s_chan);
-  ChannelRows rows;
-  rows.delta = s_delta;
-  rows.u = s_u;
-  rows.z = s_z;
-  rows.bias = s_chan;
-  Stager<T, kStageK, kStageKRows, kOutDelta | kOutU | (kEndState ? 0u : kOutZ), kBVar, kCVar && !kEndState> stager;
+  const float bias = ch_ok && a.delta_bias ? a.delta_bias[d] : 0.0f;
+  const float skip = ch_ok && a.D_skip ? a.D_skip[d] : 0.0f;
+  const int64_t row = (int64_t(b) * a.dim + (ch_ok ? d : 0)) * a.len;
   const int64_t t_begin = c * a.chunk_len, t_end = min(a.len, t_begin + a.chunk_len);
-  stager.load(a, b, j, t_begin, int(min(int64_t(T_), t_end - t_begin)), T_, T_log2, 0);
-  float dsum = 0.0f;
-  for (int64_t t0 = t_begin; t0 < t_end; t0 += T_) {
-    const int nt = int(min(int64_t(T_), t_end - t0));
-    __syncthreads();  // the previous tile's readers are done
-    stager.stage(a, b, j, t0, nt, T_, T_log2, rows, s_B, s_C, lay.row_bc);
-    __syncthreads();
-    if (t0 + T_ < t_end) stager.load(a, b, j, t0 + T_, int(min(int64_t(T_), t_end - t0 - T_)), T_, T_log2, 0);
+  const int64_t lim = ch_ok ? t_end : 0;  // steps this warp reads and writes
+  float dsum_chunk = 0.0f;
 
-#pragma unroll 4
-    for (int t = 0; t < nt; ++t) {
-      const float dt = s_delta[lane * (T_ + 1) + t], du = dt * s_u[lane * (T_ + 1) + t];
-      float bt[NG], ct[NG];
-      row_or_const<NG, kBVar>(s_B, t, lay.row_bc, Bi, bt);
-      if constexpr (!kEndState) row_or_const<NG, kCVar>(s_C, t, lay.row_bc, Ci, ct);
-      float y = 0.0f;
+  for (int64_t t0 = t_begin; t0 < t_end; t0 += kSegment) {
+    const int64_t tl = t0 + lane * kItems;
+    const bool vec = a.vec_io && ch_ok && t0 + kSegment <= t_end;
+    // Per step: dt = Δ, du = Δ u, y = D u (the skip; C x is added per state).
+    float dt[kItems], du[kItems], y[kItems];
+    load_run<kItems>(a.delta + row, tl, lim, vec, dt);
+    load_run<kItems>(a.u + row, tl, lim, vec, du);
+    float dsum = 0.0f;
 #pragma unroll
-      for (int k = 0; k < NG; ++k) {
-        x[k] = fmaf(exp2_approx(dt * a2[k]), x[k], du * bt[k]);
-        if constexpr (!kEndState) y = fmaf(ct[k], x[k], y);
-      }
-      if constexpr (kEndState) dsum += dt;
-      else s_y[(grp * T_ + t) * 33 + lane] = y;
+    for (int i = 0; i < kItems; ++i) {
+      const float v = dt[i] + bias, e = __expf(v);
+      const float delta = tl + i >= lim ? 0.0f : !a.softplus || v > kSoftplusThreshold ? v : log1pf(e);
+      dt[i] = delta;
+      y[i] = skip * du[i];
+      du[i] *= delta;
+      dsum += delta;
     }
 
-    if constexpr (!kEndState) {
-      __syncthreads();
-      // out = (Σ over the warps' partial sums + D u) silu(z): each thread one step of its channels, the
-      // threads of a warp on consecutive steps so the stores coalesce.
-      const int t = threadIdx.x & (T_ - 1), stride = blockDim.x >> T_log2;
-      if (t < nt)
-        for (int ch = threadIdx.x >> T_log2; ch < kLanes && j * kLanes + ch < a.dim; ch += stride) {
-          const int at = ch * (T_ + 1) + t;
-          float y = 0.0f;
-          for (int g = 0; g < a.groups; ++g) y += s_y[(g * T_ + t) * 33 + ch];
-          y = fmaf(s_chan[kLanes + ch], s_u[at], y);
-          if (a.z) y *= s_z[at] * fast_sigmoid(s_z[at]);
-          store(a.out, (int64_t(b) * a.dim + j * kLanes + ch) * a.len + t0 + t, y);
+    for (int n0 = 0; n0 < N; n0 += kStateGroup) {
+      const int count = min(kStateGroup, N - n0);
+      if constexpr (kBVar || kCRows) {
+        __syncthreads();  // the previous group's readers are done
+        stage_rows<T, kBVar, kCRows>(a, b, n0, count, t0, t_end, s_B, s_C);
+        __syncthreads();
+      }
+      for (int k = 0; k < count; ++k) {
+        const int wn = w * N + n0 + k;
+        const float a2 = s_a2[wn];
+        const float start = lane == 0 ? s_carry[wn] : 0.0f;
+        float decay[kItems], dub[kItems], x = start;
+        {
+          float bt[kItems];
+          items_of<kBVar>(s_B, k, s_Bc[wn], bt);
+#pragma unroll
+          for (int i = 0; i < kItems; ++i) {
+            decay[i] = exp2_approx(dt[i] * a2);
+            dub[i] = du[i] * bt[i];
+            x = fmaf(decay[i], x, dub[i]);
+          }
         }
+        // Inclusive scan of (P, x) over the lanes: (P1, x1) then (P2, x2) is (P1 P2, P2 x1 + x2), with
+        // P = exp(a Σ Δ) over the lane's steps.
+        float P = exp2_approx(a2 * dsum);
+#pragma unroll
+        for (int off = 1; off < kLanes; off *= 2) {
+          const float x_up = __shfl_up_sync(0xffffffffu, x, off), P_up = __shfl_up_sync(0xffffffffu, P, off);
+          if (lane >= off) {
+            x = fmaf(P, x_up, x);
+            P *= P_up;
+          }
+        }
+        const float before = __shfl_up_sync(0xffffffffu, x, 1);
+        const float seg_end = __shfl_sync(0xffffffffu, x, kLanes - 1);
+        if (lane == 0) s_carry[wn] = seg_end;
+        if constexpr (!kEndState) {
+          float ct[kItems];
+          items_of<kCVar>(s_C, k, s_Cc[wn], ct);
+          x = lane == 0 ? start : before;
+#pragma unroll
+          for (int i = 0; i < kItems; ++i) {
+            x = fmaf(decay[i], x, dub[i]);
+            y[i] = fmaf(ct[i], x, y[i]);
+          }
+        }
+      }
+    }
+
+    if constexpr (kEndState) {
+      dsum_chunk += dsum;
+    } else if (ch_ok) {
+      if (a.z) {
+        float z[kItems];
+        load_run<kItems>(a.z + row, tl, lim, vec, z);
+#pragma unroll
+        for (int i = 0; i < kItems; ++i) y[i] *= z[i] * fast_sigmoid(z[i]);
+      }
+      store_run<kItems>(a.out + row, tl, lim, vec, y);
     }
   }
 
   if constexpr (kEndState) {
-    if (d >= a.dim) return;
 #pragma unroll
-    for (int k = 0; k < NG; ++k)
-      if (grp * NG + k < a.state) a.chunk_state[(bd * a.chunks + c) * a.state + grp * NG + k] = x[k];
-    if (grp == 0) a.chunk_dsum[bd * a.chunks + c] = dsum;
+    for (int off = 16; off > 0; off /= 2) dsum_chunk += __shfl_xor_sync(0xffffffffu, dsum_chunk, off);
+    __syncwarp();  // lane 0's running states are visible to the warp
+    if (!ch_ok) return;
+    const int64_t bd = int64_t(b) * a.dim + d;
+    for (int n = lane; n < N; n += kLanes) a.chunk_state[(bd * a.chunks + c) * N + n] = s_carry[w * N + n];
+    if (lane == 0) a.chunk_dsum[bd * a.chunks + c] = dsum_chunk;
   }
 }
 
-// Grid (channel blocks, chunks - 1, batch) for chunks 1..: the reverse recurrence
-// h_t = dy_t C_t + ā_{t+1} h_{t+1} over the chunk from zero, giving what the chunk passes to the
-// step before it, ā_s h_s at its first step s (chunk_state), and its Σ Δ (chunk_dsum).
-template <typename T, int NG, bool kCVar>
-__global__ void __launch_bounds__(max_threads<NG>(), min_blocks_forward<NG>()) chunk_state_grad_kernel(const KernelArgs<T> a) {
-  extern __shared__ float4 smem4[];
-  float* smem = reinterpret_cast<float*>(smem4);
-  const int T_ = a.tile_fwd, T_log2 = a.tile_fwd_log2;
-  const ForwardSmem lay(T_, a.groups, a.state_pad);
-  float *s_C = smem + lay.C(), *s_delta = smem + lay.delta(), *s_dy = smem + lay.extra(), *s_chan = smem + lay.chan();
-  const int lane = threadIdx.x & 31, grp = threadIdx.x >> 5, j = blockIdx.x, b = blockIdx.z;
-  const int64_t c = blockIdx.y + 1;
-  const int d = j * kLanes + lane;
-  const int64_t bd = int64_t(b) * a.dim + d;
-
-  float a2[NG], Bi[NG], Ci[NG], carry[NG];
-  load_channel<NG, true, kCVar>(a, d, a2, Bi, Ci);
-#pragma unroll
-  for (int k = 0; k < NG; ++k) carry[k] = 0.0f;
-
-  put_channel_constants(a, j, s_chan);
-  ChannelRows rows;
-  rows.delta = s_delta;
-  rows.dy = s_dy;
-  rows.bias = s_chan;
-  Stager<T, kStageK, kStageKRows, kOutDelta | kOutDy, false, kCVar> stager;
-  const int64_t t_begin = c * a.chunk_len, t_end = min(a.len, t_begin + a.chunk_len);
-  const int tiles = int((t_end - t_begin + T_ - 1) / T_);
-  const auto tile_len = [&](int tile) { return int(min(int64_t(T_), t_end - t_begin - int64_t(tile) * T_)); };
-  stager.load(a, b, j, t_begin + int64_t(tiles - 1) * T_, tile_len(tiles - 1), T_, T_log2, 0);
-  float dsum = 0.0f;
-  for (int tile = tiles - 1; tile >= 0; --tile) {
-    const int64_t t0 = t_begin + int64_t(tile) * T_;
-    const int nt = tile_len(tile);
-    __syncthreads();
-    stager.stage(a, b, j, t0, nt, T_, T_log2, rows, nullptr, s_C, lay.row_bc);
-    __syncthreads();
-    if (tile > 0) stager.load(a, b, j, t0 - T_, T_, T_, T_log2, 0);
-#pragma unroll 4
-    for (int t = nt - 1; t >= 0; --t) {
-      const float dt = s_delta[lane * (T_ + 1) + t], dy = s_dy[lane * (T_ + 1) + t];
-      float ct[NG];
-      row_or_const<NG, kCVar>(s_C, t, lay.row_bc, Ci, ct);
-#pragma unroll
-      for (int k = 0; k < NG; ++k) carry[k] = exp2_approx(dt * a2[k]) * fmaf(dy, ct[k], carry[k]);
-      dsum += dt;
-    }
-  }
-  if (d >= a.dim) return;
-#pragma unroll
-  for (int k = 0; k < NG; ++k)
-    if (grp * NG + k < a.state) a.chunk_state[(bd * a.chunks + c) * a.state + grp * NG + k] = carry[k];
-  if (grp == 0) a.chunk_dsum[bd * a.chunks + c] = dsum;
-}
-
-// Lets the kernel take `smem` bytes of dynamic shared memory, with the multiprocessors' shared memory
-// at its largest so that several such blocks fit.
 template <typename Kernel> void prepare(Kernel kernel, size_t smem) {
   KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                         int(cudaSharedmemCarveoutMaxShared)));
 }
 
+unsigned forward_channel_blocks(int dim) { return unsigned((dim + kForwardWarps - 1) / kForwardWarps); }
+
 }  // namespace
 
-template <typename T, int NG, bool kBVar, bool kCVar>
+template <typename T, bool kBVar, bool kCVar>
 void launch_forward(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream) {
-  const auto kernel = forward_kernel<T, NG, kBVar, kCVar, false>;
-  prepare(kernel, plan.fwd_smem);
-  const dim3 grid(plan.channel_blocks, unsigned(plan.chunks), a.batch);
-  kernel<<<grid, plan.groups * kLanes, plan.fwd_smem, stream>>>(a);
+  const auto kernel = forward_kernel<T, kBVar, kCVar, false>;
+  const size_t smem = ForwardSmem(a.state, kBVar, kCVar).bytes();
+  prepare(kernel, smem);
+  const dim3 grid(forward_channel_blocks(a.dim), unsigned(plan.chunks), a.batch);
+  kernel<<<grid, kForwardWarps * kLanes, smem, stream>>>(a);
   KRAIT_CUDA_CHECK_LAUNCH("forward_kernel");
 }
 
-template <typename T, int NG, bool kBVar, bool kCVar>
+template <typename T, bool kBVar, bool kCVar>
 void launch_chunk_end_states(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream) {
-  const auto kernel = forward_kernel<T, NG, kBVar, false, true>;
-  prepare(kernel, plan.fwd_smem);
-  const dim3 grid(plan.channel_blocks, unsigned(plan.chunks - 1), a.batch);  // the last chunk's end is not needed
-  kernel<<<grid, plan.groups * kLanes, plan.fwd_smem, stream>>>(a);
+  const auto kernel = forward_kernel<T, kBVar, kCVar, true>;
+  const size_t smem = ForwardSmem(a.state, kBVar, false).bytes();
+  prepare(kernel, smem);
+  const dim3 grid(forward_channel_blocks(a.dim), unsigned(plan.chunks - 1), a.batch);  // the last chunk's end is not needed
+  kernel<<<grid, kForwardWarps * kLanes, smem, stream>>>(a);
   KRAIT_CUDA_CHECK_LAUNCH("forward_kernel (chunk end states)");
 }
 
-template <typename T, int NG, bool kBVar, bool kCVar>
-void launch_chunk_state_grads(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream) {
-  const auto kernel = chunk_state_grad_kernel<T, NG, kCVar>;
-  prepare(kernel, plan.fwd_smem);
-  const dim3 grid(plan.channel_blocks, unsigned(plan.chunks - 1), a.batch);  // chunk 0 passes nothing on
-  kernel<<<grid, plan.groups * kLanes, plan.fwd_smem, stream>>>(a);
-  KRAIT_CUDA_CHECK_LAUNCH("chunk_state_grad_kernel");
-}
-
-#define KRAIT_SCAN_FORWARD(T, NG, BV, CV)                                                       \
-  template void launch_forward<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);          \
-  template void launch_chunk_end_states<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t); \
-  template void launch_chunk_state_grads<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);
-#define KRAIT_SCAN_FORWARD_BC(T, NG)   \
-  KRAIT_SCAN_FORWARD(T, NG, false, false) \
-  KRAIT_SCAN_FORWARD(T, NG, false, true)  \
-  KRAIT_SCAN_FORWARD(T, NG, true, false)  \
-  KRAIT_SCAN_FORWARD(T, NG, true, true)
-KRAIT_SCAN_FORWARD_BC(float, 4)
-KRAIT_SCAN_FORWARD_BC(float, 16)
-KRAIT_SCAN_FORWARD_BC(__nv_bfloat16, 4)
-KRAIT_SCAN_FORWARD_BC(__nv_bfloat16, 16)
+#define KRAIT_SCAN_FORWARD(T, BV, CV)                                                               \
+  template void launch_forward<T, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);          \
+  template void launch_chunk_end_states<T, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);
+#define KRAIT_SCAN_FORWARD_BC(T)       \
+  KRAIT_SCAN_FORWARD(T, false, false) \
+  KRAIT_SCAN_FORWARD(T, false, true)  \
+  KRAIT_SCAN_FORWARD(T, true, false)  \
+  KRAIT_SCAN_FORWARD(T, true, true)
+KRAIT_SCAN_FORWARD_BC(float)
+KRAIT_SCAN_FORWARD_BC(__nv_bfloat16)
 
 }  // namespace krait::kernels::cuda::scan

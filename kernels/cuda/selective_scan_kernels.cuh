@@ -2,9 +2,10 @@
 // the arguments every kernel takes, the shared-memory layouts and the device helpers shared by the
 // forward (selective_scan_forward.cu) and backward (selective_scan_backward.cu) kernels.
 //
-// Thread layout (docs/selective_scan_cuda.md): a block owns 32 channels d of one batch element b
-// (lane = channel) and one chunk of time; warp w holds the states n in [w NG, (w + 1) NG) of its
-// lane's channel in registers, so a block has ceil(N / NG) warps.
+// Two thread layouts (docs/selective_scan_cuda.md). The forward puts lanes in time (ForwardSmem below).
+// The backward and the chunk state-gradient kernels put lanes on channels: a block owns 32 channels d
+// of one batch element b (lane = channel) and one chunk of time; warp w holds the states n in
+// [w NG, (w + 1) NG) of its lane's channel in registers, so a block has ceil(N / NG) warps.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -28,11 +29,11 @@ struct Plan {
   int groups = 1;             // warps per block = ceil(N / ng)
   int state_pad = 4;          // groups * ng
   int channel_blocks = 1;     // ceil(D / 32)
-  int tile_fwd = 32, tile_bwd = 16;  // time steps staged in shared memory at once (powers of two)
+  int tile_grad = 32, tile_bwd = 16;  // steps staged at once by the chunk-gradient and backward kernels (powers of two)
   int64_t chunk_len = 0, chunks = 1;  // time is cut into chunks of chunk_len (a multiple of 64)
   int64_t bwd_items = 0;      // backward work items: (channel block, chunk, batch)
   int bwd_grid = 0;           // backward blocks; each loops over items
-  size_t fwd_smem = 0, bwd_smem = 0;
+  size_t grad_smem = 0, bwd_smem = 0;
 };
 
 constexpr int log2_int(int x) {
@@ -41,30 +42,52 @@ constexpr int log2_int(int x) {
   return r;
 }
 
-// Launch bounds: up to 4 warps (N <= 16) with registers for four forward or three backward blocks
-// per multiprocessor, or up to 16 warps (N = 256 in groups of 16).
+// Launch bounds of the lane-per-channel kernels: up to 4 warps (N <= 16) with registers for four
+// chunk-gradient or three backward blocks per multiprocessor, or up to 16 warps (N = 256 in groups of
+// 16).
 template <int NG> constexpr int max_threads() { return NG == 4 ? 128 : 512; }
 template <int NG> constexpr int min_blocks() { return NG == 4 ? 3 : 1; }
-template <int NG> constexpr int min_blocks_forward() { return NG == 4 ? 4 : 1; }
+template <int NG> constexpr int min_blocks_chunk_grad() { return NG == 4 ? 4 : 1; }
 
-// Shared memory of the forward-direction kernels (forward, chunk end states, chunk state gradients),
-// in floats. Per (time, state): B, C rows of state_pad + 4 floats (the padding spreads the staging
-// stores over banks; rows stay 16-byte aligned for float4 reads). Per (channel, time): rows of T + 1
-// floats (odd, so a warp reading one time step of 32 channels hits 32 banks): Δ, u, and z (dy in the
-// gradient carry). The channel constants (put_channel_constants). Per (group, time, channel): each
-// warp's partial y, rows of 33.
+// The forward kernel's layout ("lanes in time"; docs/selective_scan_cuda.md): a warp owns one channel,
+// lane l holds kItems consecutive steps of a kSegment-step segment, and the warp walks the states
+// n = 0..N-1 with a scan over its lanes for each; a block holds kForwardWarps channels of one batch
+// element and stages the input-dependent B, C rows of kStateGroup states over the segment.
+constexpr int kItems = 16;
+constexpr int kSegment = kLanes * kItems;
+constexpr int kForwardWarps = 8;
+constexpr int kStateGroup = 16;
+constexpr int kRowFloats = kStateGroup * kSegment;  // one staged B or C group
+
+// The forward's shared memory, in floats: the staged B and C rows (when input-dependent), each laid
+// out [state][kItems / 4][lane] as float4 so that lane l's steps 4q..4q+3 are one conflict-free
+// float4 read; then per (warp, state) a log2(e), the time-invariant B and C, and the running state.
 struct ForwardSmem {
-  int T, groups, row_bc;
-  __host__ __device__ ForwardSmem(int tile, int groups_, int state_pad)
-      : T(tile), groups(groups_), row_bc(state_pad + 4) {}
+  int state, rows_b, rows_c;
+  __host__ __device__ ForwardSmem(int state_, bool b_rows, bool c_rows)
+      : state(state_), rows_b(b_rows ? kRowFloats : 0), rows_c(c_rows ? kRowFloats : 0) {}
   __host__ __device__ int B() const { return 0; }
-  __host__ __device__ int C() const { return T * row_bc; }
-  __host__ __device__ int delta() const { return 2 * T * row_bc; }
-  __host__ __device__ int u() const { return delta() + kLanes * (T + 1); }
-  __host__ __device__ int extra() const { return u() + kLanes * (T + 1); }
-  __host__ __device__ int chan() const { return extra() + kLanes * (T + 1); }
-  __host__ __device__ int y() const { return chan() + 2 * kLanes; }
-  __host__ __device__ size_t bytes() const { return sizeof(float) * size_t(y() + groups * T * 33); }
+  __host__ __device__ int C() const { return rows_b; }
+  __host__ __device__ int a2() const { return rows_b + rows_c; }
+  __host__ __device__ int Bc() const { return a2() + kForwardWarps * state; }
+  __host__ __device__ int Cc() const { return Bc() + kForwardWarps * state; }
+  __host__ __device__ int carry() const { return Cc() + kForwardWarps * state; }
+  __host__ __device__ size_t bytes() const { return sizeof(float) * size_t(carry() + kForwardWarps * state); }
+};
+
+// Shared memory of the chunk state-gradient kernel (the backward's pre-pass over chunks), in floats.
+// Per (time, state): C rows of state_pad + 4 floats (the padding spreads the staging stores over
+// banks; rows stay 16-byte aligned for float4 reads). Per (channel, time): rows of T + 1 floats (odd,
+// so a warp reading one time step of 32 channels hits 32 banks): Δ and dy. The channel constants
+// (put_channel_constants).
+struct ChunkGradSmem {
+  int T, row_bc;
+  __host__ __device__ ChunkGradSmem(int tile, int state_pad) : T(tile), row_bc(state_pad + 4) {}
+  __host__ __device__ int C() const { return 0; }
+  __host__ __device__ int delta() const { return T * row_bc; }
+  __host__ __device__ int dy() const { return delta() + kLanes * (T + 1); }
+  __host__ __device__ int chan() const { return dy() + kLanes * (T + 1); }
+  __host__ __device__ size_t bytes() const { return sizeof(float) * size_t(chan() + 2 * kLanes); }
 };
 
 // Shared memory of the backward kernel, in floats: the states x_t of every thread over the tile
@@ -101,7 +124,9 @@ struct KernelArgs {
   bool softplus;
   // plan
   int groups, state_pad, channel_blocks;
-  int tile_fwd, tile_fwd_log2, tile_bwd, tile_bwd_log2;
+  int tile_grad, tile_grad_log2, tile_bwd, tile_bwd_log2;
+  bool vec_io;    // u, delta, z, out rows may be read and written as 16-byte vectors (aligned, len fits)
+  bool vec_rows;  // likewise the input-dependent B and C rows
   int64_t chunk_len, chunks, bwd_items;
   // forward
   T* out;
@@ -331,11 +356,11 @@ __device__ void load_channel(const KernelArgs<T>& a, int d, float (&a2)[NG], flo
   }
 }
 
-// Kernel launchers, one instantiation per (T, NG, B variable, C variable); defined in
+// Kernel launchers, one instantiation per (T, [NG,] B variable, C variable); defined in
 // selective_scan_forward.cu and selective_scan_backward.cu.
-template <typename T, int NG, bool kBVar, bool kCVar>
+template <typename T, bool kBVar, bool kCVar>
 void launch_forward(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream);
-template <typename T, int NG, bool kBVar, bool kCVar>
+template <typename T, bool kBVar, bool kCVar>
 void launch_chunk_end_states(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream);
 template <typename T, int NG, bool kBVar, bool kCVar>
 void launch_chunk_state_grads(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream);
