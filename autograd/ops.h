@@ -13,7 +13,8 @@ namespace krait::ops {
 
 // ---- linear algebra (ops/linalg.cpp) ----
 // a: (..., m, k) or (..., k, m) when trans_a; b: (k, n) / (n, k) when trans_b, shared across a's
-// leading axes, or (batch, k, n) matching a 3-D a. Result: (..., m, n).
+// leading axes, or (batch, k, n) matching a 3-D a. Result: (..., m, n). A 2-D a with a 3-D b is
+// shared across b's batch: (m, k) times (batch, k, n) gives (batch, m, n).
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 
 // ---- elementwise (ops/elementwise.cpp) ----

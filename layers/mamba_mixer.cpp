@@ -55,33 +55,49 @@ MambaMixer::MambaMixer(const std::string& name, const MambaConfig& c, const Tens
   });
 }
 
+// The mixer runs channel-major, (B, channels, L), which is how the conv and the scan read their inputs:
+// each projection into it is one product per batch element with the weight on the left, and out_proj
+// reads it transposed, so no activation is copied into another layout. (An in_proj bias, which the
+// reference recipe does not use, would broadcast along the channel axis: that case projects
+// token-major and transposes.)
 Tensor MambaMixer::forward(const Tensor& hidden) const {
   KRAIT_CHECK(hidden.dim() == 3 && hidden.size(2) == config.d_model, "MambaMixer: expected hidden (B, L, ",
               config.d_model, "), got ", hidden.describe());
   const int64_t E = config.d_inner(), N = config.d_state, R = config.resolved_dt_rank();
-  const auto xz = ops::split(in_proj.forward(hidden), -1, {E, E});
-  const Tensor x = ops::silu(ops::causal_conv1d(ops::transpose(xz[0], 1, 2), conv_weight.value, conv_bias.value));
+  const DType dtype = hidden.dtype();
+  const auto weight = [dtype](const Linear& l) { return ops::cast(l.weight.value, dtype); };
+  Tensor x, z;
+  if (in_proj.bias.value.defined()) {
+    const auto xz = ops::split(in_proj.forward(hidden), -1, {E, E});
+    x = ops::transpose(xz[0], 1, 2);
+    z = ops::transpose(xz[1], 1, 2);
+  } else {
+    const auto w = ops::split(weight(in_proj), 0, {E, E});
+    x = ops::matmul(w[0], hidden, false, true);
+    z = ops::matmul(w[1], hidden, false, true);
+  }
+  x = ops::silu(ops::causal_conv1d(x, conv_weight.value, conv_bias.value));
 
   ops::ScanInputs scan;
   scan.u = x;
-  scan.z = ops::transpose(xz[1], 1, 2);
+  scan.z = z;
   scan.A = ops::scale(ops::exp(A_log.value), -1.0);
   scan.D_skip = D.value;
   scan.delta_softplus = true;
   if (config.selective) {
-    const auto dbc = ops::split(x_proj->forward(ops::transpose(x, 1, 2)), -1, {R, N, N});
-    const Tensor dt_weight = ops::cast(dt_proj->weight.value, x.dtype());
-    scan.delta = ops::transpose(ops::matmul(dbc[0], dt_weight, false, true), 1, 2);
+    const auto dbc = ops::split(ops::matmul(weight(*x_proj), x), 1, {R, N, N});
+    scan.delta = ops::matmul(weight(*dt_proj), dbc[0]);
     scan.delta_bias = dt_proj->bias.value;
-    scan.B = ops::transpose(dbc[1], 1, 2);
-    scan.C = ops::transpose(dbc[2], 1, 2);
+    scan.B = dbc[1];
+    scan.C = dbc[2];
   } else {
     scan.delta = Tensor::zeros(x.shape(), x.dtype(), x.device());
     scan.delta_bias = dt_bias.value;
     scan.B = ops::cast(B.value, x.dtype());
     scan.C = ops::cast(C.value, x.dtype());
   }
-  return out_proj.forward(ops::transpose(ops::selective_scan(scan), 1, 2));
+  const Tensor y = ops::matmul(ops::selective_scan(scan), weight(out_proj), true, true);
+  return out_proj.bias.value.defined() ? ops::add(y, ops::cast(out_proj.bias.value, dtype)) : y;
 }
 
 void MambaMixer::append_parameters(ParameterList& out) const {

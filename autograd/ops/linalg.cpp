@@ -1,4 +1,4 @@
-// autograd/ops/linalg.cpp — matmul with transposes, batched or with a shared right operand.
+// autograd/ops/linalg.cpp — matmul with transposes, batched, or with a shared left or right operand.
 // Backward (C = op(A) op(B), G = dL/dC): dop(A) = G op(B)^T and dop(B) = op(A)^T G, each written as
 // one more gemm with the transposes chosen so that no operand is copied.
 #include "autograd/ops.h"
@@ -51,34 +51,36 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   detail::check_float_inputs("matmul", {&a, &b});
   KRAIT_CHECK(a.dim() >= 2, "matmul: a must be at least 2-D, got ", a.describe());
   const bool shared_b = b.dim() == 2;
-  KRAIT_CHECK(shared_b || (b.dim() == 3 && a.dim() == 3 && b.size(0) == a.size(0)), "matmul: b ", b.describe(),
-              " must be 2-D, or 3-D with a's batch (a is ", a.describe(), ")");
+  const bool shared_a = a.dim() == 2 && b.dim() == 3;
+  KRAIT_CHECK(shared_b || shared_a || (b.dim() == 3 && a.dim() == 3 && b.size(0) == a.size(0)), "matmul: b ",
+              b.describe(), " must be 2-D, or 3-D with a 2-D a or a 3-D a of its batch (a is ", a.describe(), ")");
   const int64_t m = trans_a ? a.size(-1) : a.size(-2), k = trans_a ? a.size(-2) : a.size(-1);
   const int64_t kb = trans_b ? b.size(-1) : b.size(-2), n = trans_b ? b.size(-2) : b.size(-1);
   KRAIT_CHECK(k == kb, "matmul: inner dimensions differ: ", a.describe(), (trans_a ? "^T" : ""), " x ",
               b.describe(), (trans_b ? "^T" : ""), " (", k, " vs ", kb, ")");
-  const int64_t batch = a.numel() / std::max<int64_t>(m * k, 1);
-  Shape out_shape(a.shape().begin(), a.shape().end() - 2);
+  const int64_t batch = shared_a ? b.size(0) : a.numel() / std::max<int64_t>(m * k, 1);
+  Shape out_shape = shared_a ? Shape{batch} : Shape(a.shape().begin(), a.shape().end() - 2);
   out_shape.push_back(m);
   out_shape.push_back(n);
 
   // A shared B with an untransposed A is one tall gemm over all rows of A.
   const bool flat = shared_b && !trans_a;
   const int64_t gb = flat ? 1 : batch, gm = flat ? batch * m : m;
-  Tensor c = product(a, trans_a, b, trans_b, gb, gm, n, k, false, shared_b, false, out_shape);
+  Tensor c = product(a, trans_a, b, trans_b, gb, gm, n, k, shared_a, shared_b, false, out_shape);
 
   if (needs_record({a, b})) {
     const Tensor sa = a.detach(), sb = b.detach();
     const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+    // A shared operand's gradient is summed over the batch (reduce_batches).
     record("matmul", {a, b}, c, [=](const Tensor& g) -> TensorList {
       Tensor ga, gb_;
       if (need_a) {
-        ga = trans_a ? product(sb, trans_b, g, true, gb, k, gm, n, shared_b, false, false, sa.shape())
-                     : product(g, false, sb, !trans_b, gb, gm, k, n, false, shared_b, false, sa.shape());
+        ga = trans_a ? product(sb, trans_b, g, true, gb, k, gm, n, shared_b, false, shared_a, sa.shape())
+                     : product(g, false, sb, !trans_b, gb, gm, k, n, false, shared_b, shared_a, sa.shape());
       }
       if (need_b) {
-        gb_ = trans_b ? product(g, true, sa, trans_a, gb, n, k, gm, false, false, shared_b, sb.shape())
-                      : product(sa, !trans_a, g, false, gb, k, n, gm, false, false, shared_b, sb.shape());
+        gb_ = trans_b ? product(g, true, sa, trans_a, gb, n, k, gm, false, shared_a, shared_b, sb.shape())
+                      : product(sa, !trans_a, g, false, gb, k, n, gm, shared_a, false, shared_b, sb.shape());
       }
       return {ga, gb_};
     });

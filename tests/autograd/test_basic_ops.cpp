@@ -121,14 +121,14 @@ TEST(ShapeOps, Gradients) {
 std::vector<double> reference_matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const auto av = a.to_doubles(), bv = b.to_doubles();
   const int64_t m = ta ? a.size(-1) : a.size(-2), k = ta ? a.size(-2) : a.size(-1);
-  const int64_t n = tb ? b.size(-2) : b.size(-1), batch = a.numel() / (m * k);
-  const bool shared = b.dim() == 2;
+  const bool shared = b.dim() == 2, shared_a = a.dim() == 2 && b.dim() == 3;
+  const int64_t n = tb ? b.size(-2) : b.size(-1), batch = shared_a ? b.size(0) : a.numel() / (m * k);
   std::vector<double> out(batch * m * n, 0.0);
   for (int64_t i = 0; i < batch; ++i)
     for (int64_t r = 0; r < m; ++r)
       for (int64_t c = 0; c < n; ++c)
         for (int64_t p = 0; p < k; ++p) {
-          const double x = av[i * m * k + (ta ? p * m + r : r * k + p)];
+          const double x = av[(shared_a ? 0 : i * m * k) + (ta ? p * m + r : r * k + p)];
           const double y = bv[(shared ? 0 : i * k * n) + (tb ? c * k + p : p * n + c)];
           out[(i * m + r) * n + c] += x * y;
         }
@@ -146,7 +146,10 @@ TEST(MatmulOp, ForwardAndGradients) {
       {{1, 1}, {1, 1}, false, false}, {{3, 4}, {4, 5}, false, false}, {{4, 3}, {4, 5}, true, false},
       {{3, 4}, {5, 4}, false, true},  {{4, 3}, {5, 4}, true, true},   {{2, 3, 4}, {4, 5}, false, false},
       {{2, 3, 4}, {5, 4}, false, true}, {{2, 4, 3}, {4, 5}, true, false}, {{2, 3, 4}, {2, 4, 5}, false, false},
-      {{2, 4, 3}, {2, 5, 4}, true, true}, {{2, 2, 3, 4}, {4, 1}, false, false}};
+      {{2, 4, 3}, {2, 5, 4}, true, true}, {{2, 2, 3, 4}, {4, 1}, false, false},
+      // a shared across b's batch
+      {{3, 4}, {2, 4, 5}, false, false}, {{3, 4}, {3, 5, 4}, false, true}, {{4, 3}, {2, 4, 5}, true, false},
+      {{4, 3}, {2, 5, 4}, true, true}};
   for (const auto& c : cases) {
     SCOPED_TRACE(shape_str(c.a) + " x " + shape_str(c.b) + (c.ta ? " ta" : "") + (c.tb ? " tb" : ""));
     const Tensor a = random_leaf(c.a, rng), b = random_leaf(c.b, rng);

@@ -52,7 +52,8 @@ TEST_F(CudaOps, MatmulAllTransposesAndBatching) {
   struct Case { Shape a, b; bool ta, tb; };
   for (const Case& c : {Case{{1, 1}, {1, 1}, false, false}, Case{{37, 65}, {65, 29}, false, false},
                         Case{{65, 37}, {29, 65}, true, true}, Case{{3, 33, 40}, {17, 40}, false, true},
-                        Case{{3, 40, 33}, {40, 17}, true, false}, Case{{2, 33, 40}, {2, 40, 7}, false, false}}) {
+                        Case{{3, 40, 33}, {40, 17}, true, false}, Case{{2, 33, 40}, {2, 40, 7}, false, false},
+                        Case{{33, 40}, {3, 17, 40}, false, true}, Case{{40, 33}, {3, 40, 17}, true, false}}) {
     SCOPED_TRACE(shape_str(c.a) + " x " + shape_str(c.b));
     const Fn f = [&](const auto& in) { return ops::matmul(in[0], in[1], c.ta, c.tb); };
     expect_cuda_matches_cpu(f, {rand(c.a), rand(c.b)}, DType::F32, 1e-5, 1e-5);

@@ -128,6 +128,12 @@ void check_model_gradients(MambaConfig c) {
 
 TEST(MambaLM, WholeModelGradientCheck) { check_model_gradients(tiny_config()); }
 
+TEST(MambaLM, WholeModelGradientCheckWithLinearBiases) {
+  MambaConfig c = tiny_config();
+  c.bias = true;  // in_proj and out_proj biases: the mixer's token-major in_proj path
+  check_model_gradients(c);
+}
+
 TEST(MambaLM, WholeModelGradientCheckTimeInvariant) {
   MambaConfig c = tiny_config();
   c.selective = false;
