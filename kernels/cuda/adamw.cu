@@ -120,8 +120,10 @@ __global__ void __launch_bounds__(kThreads) sum_squares_kernel(const BufferRow* 
 }
 
 // One block: *result = sum of partial[0, n), each thread over a fixed stride, then the block in a fixed tree.
+// Unrolled so that a thread's loads are in flight together (the sum is a dependent chain; the loads are not).
 __global__ void __launch_bounds__(kThreads) sum_partials_kernel(const double* partial, int64_t n, double* result) {
   double sum = 0.0;
+#pragma unroll 16
   for (int64_t i = threadIdx.x; i < n; i += kThreads) sum += partial[i];
   sum = block_sum(sum);
   if (threadIdx.x == 0) *result = sum;

@@ -4,71 +4,13 @@
 // from a zero start (the first pass of a chunked scan). Layout in selective_scan_kernels.cuh
 // (ForwardSmem), design in docs/selective_scan_cuda.md.
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/numeric.cuh"
 #include "kernels/cuda/selective_scan_kernels.cuh"
 
 namespace krait::kernels::cuda::scan {
 namespace {
-
-// v[0..M) = row[t..t + M) as float, zero at or past `end`. With `vec` all M are inside and row + t
-// is 16-byte aligned, so they are read as 16-byte vectors.
-template <int M, typename T>
-__device__ __forceinline__ void load_run(const T* row, int64_t t, int64_t end, bool vec, float (&v)[M]) {
-  constexpr int kPer = 16 / int(sizeof(T));
-  static_assert(M % kPer == 0);
-  if (vec) {
-    const uint4* p = reinterpret_cast<const uint4*>(row + t);
-#pragma unroll
-    for (int q = 0; q < M / kPer; ++q) {
-      const uint4 r = p[q];
-      if constexpr (std::is_same_v<T, float>) {
-        v[4 * q] = __uint_as_float(r.x);
-        v[4 * q + 1] = __uint_as_float(r.y);
-        v[4 * q + 2] = __uint_as_float(r.z);
-        v[4 * q + 3] = __uint_as_float(r.w);
-      } else {
-        const unsigned words[4] = {r.x, r.y, r.z, r.w};
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {  // bf16 -> f32 is a 16-bit shift: low half first
-          v[8 * q + 2 * k] = __uint_as_float(words[k] << 16);
-          v[8 * q + 2 * k + 1] = __uint_as_float(words[k] & 0xffff0000u);
-        }
-      }
-    }
-  } else {
-#pragma unroll
-    for (int i = 0; i < M; ++i) v[i] = t + i < end ? load(row, t + i) : 0.0f;
-  }
-}
-
-// row[t..t + M) = v, only below `end`; 16-byte vectors with `vec` (as load_run).
-template <int M, typename T>
-__device__ __forceinline__ void store_run(T* row, int64_t t, int64_t end, bool vec, const float (&v)[M]) {
-  constexpr int kPer = 16 / int(sizeof(T));
-  if (vec) {
-    uint4* p = reinterpret_cast<uint4*>(row + t);
-#pragma unroll
-    for (int q = 0; q < M / kPer; ++q) {
-      uint4 r;
-      if constexpr (std::is_same_v<T, float>) {
-        r = make_uint4(__float_as_uint(v[4 * q]), __float_as_uint(v[4 * q + 1]), __float_as_uint(v[4 * q + 2]),
-                       __float_as_uint(v[4 * q + 3]));
-      } else {
-        unsigned words[4];
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          const __nv_bfloat162 h = __floats2bfloat162_rn(v[8 * q + 2 * k], v[8 * q + 2 * k + 1]);
-          words[k] = *reinterpret_cast<const unsigned*>(&h);
-        }
-        r = make_uint4(words[0], words[1], words[2], words[3]);
-      }
-      p[q] = r;
-    }
-  } else {
-#pragma unroll
-    for (int i = 0; i < M; ++i)
-      if (t + i < end) store(row, t + i, v[i]);
-  }
-}
+using numeric::load_run;
+using numeric::store_run;
 
 // Stages states n0..n0 + count of the input-dependent B and/or C over the segment [t0, t0 + kSegment)
 // into shared memory (ForwardSmem), zero at or past t_end. Each thread moves runs of 8 steps.

@@ -28,6 +28,10 @@ const Case kCases[] = {
     {1, 37, 8193, 4, true, true, DType::F32},   {3, 5, 1025, 1, true, false, DType::F32},
     {2, 3, 3000, 33, false, true, DType::F32},  {2, 37, 7, 4, true, true, DType::BF16},
     {2, 37, 2049, 4, true, true, DType::BF16},  {1, 37, 8193, 4, false, false, DType::BF16},
+    // lengths that are multiples of 8 take 16-byte vectors; widths 8 and 9 straddle the register kernels
+    {2, 37, 2048, 4, true, true, DType::BF16},  {2, 37, 4096, 4, true, true, DType::F32},
+    {2, 3, 8, 4, true, true, DType::BF16},      {1, 5, 24, 8, true, true, DType::F32},
+    {1, 5, 64, 9, true, true, DType::F32},      {1, 3, 40, 3, false, true, DType::BF16},
 };
 
 std::string label(const Case& c) {
