@@ -29,10 +29,12 @@ void run_gemm(const GemmShape& s, const Tensor& a, const Tensor& b, const Tensor
 }
 
 // op(x) (m x k) times op(y) (k x n) for each of `batch` matrices; stride 0 shares an operand,
-// reduce_batches sums all products into one (m x n) result.
+// reduce_batches sums all products into one (m x n) result. That sum runs one product at a time into
+// C, so a bf16 result is accumulated in f32 and rounded once at the end, as a single product would be.
 Tensor product(const Tensor& x, bool tx, const Tensor& y, bool ty, int64_t batch, int64_t m, int64_t n, int64_t k,
                bool x_shared, bool y_shared, bool reduce_batches, const Shape& out_shape) {
-  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  const bool widen = reduce_batches && batch > 1 && x.dtype() == DType::BF16;
+  Tensor out = Tensor::empty(out_shape, widen ? DType::F32 : x.dtype(), x.device());
   GemmShape s;
   s.batch = batch;
   s.m = m, s.n = n, s.k = k;
@@ -42,7 +44,7 @@ Tensor product(const Tensor& x, bool tx, const Tensor& y, bool ty, int64_t batch
   s.stride_c = reduce_batches ? 0 : m * n;
   if (reduce_batches && batch == 0) out.fill_zero();
   run_gemm(s, x, y, out);
-  return out;
+  return widen ? out.to(x.dtype()) : out;
 }
 
 }  // namespace
