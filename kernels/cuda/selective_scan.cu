@@ -23,10 +23,13 @@ using scan::Plan;
 constexpr size_t kCheckpointBytes = 512 * 1024;
 // Shared memory per backward block that lets three blocks share an H100 multiprocessor.
 constexpr size_t kBackwardSmemTarget = 72 * 1024;
-constexpr int64_t kChunkAlign = 64;  // chunk lengths are multiples of every tile
+// Chunk lengths are multiples of every tile and of the forward's saved-state spacing, so that each
+// chunk starts at a saved state.
+constexpr int64_t kChunkAlign = scan::kSavedEvery;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+template <typename T> int64_t saved_per_row(const ScanProblem<T>& p) { return ceil_div(p.len, scan::kSavedEvery); }
 
 int sm_count() {
   int device = 0, sms = 0;
@@ -70,27 +73,34 @@ template <typename T> Plan make_plan(const ScanProblem<T>& p) {
   plan.bwd_smem = scan::BackwardSmem(plan.tile_bwd, plan.groups, plan.state_pad).bytes();
 
   // Chunks: one when the channel blocks alone fill the GPU twice over; otherwise enough to give
-  // about 8 blocks per multiprocessor, at least 256 steps long; never over the checkpoint budget.
+  // about 8 blocks per multiprocessor, at least 256 steps long; for N > kStateGroup never over the
+  // lane-per-channel backward's checkpoint budget.
   const int sms = sm_count();
+  const bool lanes_in_time = p.state <= scan::kStateGroup;
   const int64_t channel_blocks = std::max<int64_t>(1, p.batch * plan.channel_blocks);
   const int64_t wanted = channel_blocks >= 2 * sms ? 1 : ceil_div(8 * sms, channel_blocks);
   const size_t checkpoint_per_tile = sizeof(float) * plan.state_pad * kLanes;
-  const int64_t max_len = std::max<int64_t>(
-      kChunkAlign, int64_t(kCheckpointBytes / checkpoint_per_tile) * plan.tile_bwd / kChunkAlign * kChunkAlign);
+  const int64_t max_len =
+      lanes_in_time ? INT64_MAX
+                    : std::max<int64_t>(kChunkAlign, int64_t(kCheckpointBytes / checkpoint_per_tile) *
+                                                         plan.tile_bwd / kChunkAlign * kChunkAlign);
   int64_t chunk_len = ceil_div(ceil_div(std::max<int64_t>(p.len, 1), wanted), kChunkAlign) * kChunkAlign;
-  chunk_len = std::min(max_len, std::max(chunk_len, std::min<int64_t>(256, max_len)));
+  chunk_len = std::min(max_len, chunk_len);
   plan.chunk_len = chunk_len;
   plan.chunks = ceil_div(std::max<int64_t>(p.len, 1), chunk_len);
   KRAIT_CHECK(plan.chunks <= 65535, "selective_scan (cuda): len ", p.len, " needs over 65535 chunks");
 
   plan.bwd_items = p.batch * plan.chunks * plan.channel_blocks;
-  int per_sm = 0;
-  dispatch(plan, p.B_variable, p.C_variable, [&](auto ng, auto bv, auto cv) {
-    per_sm = scan::backward_blocks_per_sm<T, decltype(ng)::value, decltype(bv)::value, decltype(cv)::value>(
-        plan.groups * kLanes, plan.bwd_smem);
-  });
-  KRAIT_CHECK(per_sm > 0, "selective_scan (cuda): the backward kernel does not fit on this device");
-  plan.bwd_grid = int(std::min<int64_t>(plan.bwd_items, int64_t(per_sm) * sms));
+  if (!lanes_in_time) {
+    int per_sm = 0;
+    dispatch(plan, p.B_variable, p.C_variable, [&](auto ng, auto bv, auto cv) {
+      if constexpr (decltype(ng)::value == 16)
+        per_sm = scan::backward_blocks_per_sm<T, 16, decltype(bv)::value, decltype(cv)::value>(plan.groups * kLanes,
+                                                                                               plan.bwd_smem);
+    });
+    KRAIT_CHECK(per_sm > 0, "selective_scan (cuda): the backward kernel does not fit on this device");
+    plan.bwd_grid = int(std::min<int64_t>(plan.bwd_items, int64_t(per_sm) * sms));
+  }
   return plan;
 }
 
@@ -135,6 +145,7 @@ template <typename T> scan::KernelArgs<T> make_args(const ScanProblem<T>& p, con
   a.chunk_len = plan.chunk_len;
   a.chunks = plan.chunks;
   a.bwd_items = plan.bwd_items;
+  a.saved_per_row = saved_per_row(p);
   const bool len_fits = p.len % (16 / int64_t(sizeof(T))) == 0;
   a.vec_rows = len_fits && (!p.B_variable || aligned16(p.B)) && (!p.C_variable || aligned16(p.C));
   return a;
@@ -145,6 +156,7 @@ template <typename T> void carve_forward(const ScanProblem<T>& p, const Plan& pl
   if (plan.chunks == 1) return;
   a.chunk_state = w.take(p.batch * p.dim * plan.chunks * p.state);
   a.chunk_dsum = w.take(p.batch * p.dim * plan.chunks);
+  a.chunk_start = w.take(p.batch * p.dim * (plan.chunks - 1) * p.state);
 }
 
 // The backward workspace: the chunks' state gradients and their carry, the per-block checkpoints,
@@ -156,8 +168,10 @@ template <typename T> void carve_backward(const ScanProblem<T>& p, const Plan& p
     a.chunk_dsum = w.take(bd * plan.chunks);
     a.chunk_carry = w.take(bd * plan.chunks * p.state);
   }
-  a.checkpoint_stride = plan.chunk_len / plan.tile_bwd * plan.state_pad * kLanes;
-  a.checkpoints = w.take(plan.bwd_grid * a.checkpoint_stride);
+  if (p.state > scan::kStateGroup) {  // the lane-per-channel backward's per-block checkpoints
+    a.checkpoint_stride = plan.chunk_len / plan.tile_bwd * plan.state_pad * kLanes;
+    a.checkpoints = w.take(plan.bwd_grid * a.checkpoint_stride);
+  }
   a.part_A = w.take(per_chunk * p.state);
   if (p.D_skip) a.part_D = w.take(per_chunk);
   if (p.delta_bias) a.part_bias = w.take(per_chunk);
@@ -166,10 +180,10 @@ template <typename T> void carve_backward(const ScanProblem<T>& p, const Plan& p
   a.part_C = w.take(p.C_variable ? variable : per_chunk * p.state);
 }
 
-// saved[b, d, c] = the state at the start of chunk c + 1: X_c = exp(a Σ_chunk c Δ) X_{c-1} + S_c, from
+// chunk_start[b, d, c] = the state at the start of chunk c + 1: X_c = exp(a Σ_chunk c Δ) X_{c-1} + S_c, from
 // X_{-1} = 0, one thread per (b, d, n), sequential over chunks.
 __global__ void carry_states_kernel(const float* chunk_state, const float* chunk_dsum, const float* A, int64_t bd_count,
-                                    int dim, int state, int64_t chunks, float* saved) {
+                                    int dim, int state, int64_t chunks, float* chunk_start) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= bd_count * state) return;
   const int64_t bd = i / state;
@@ -178,7 +192,7 @@ __global__ void carry_states_kernel(const float* chunk_state, const float* chunk
   float x = 0.0f;
   for (int64_t c = 0; c + 1 < chunks; ++c) {
     x = fmaf(expf(a * chunk_dsum[bd * chunks + c]), x, chunk_state[(bd * chunks + c) * state + n]);
-    saved[(bd * (chunks - 1) + c) * state + n] = x;
+    chunk_start[(bd * (chunks - 1) + c) * state + n] = x;
   }
 }
 
@@ -227,7 +241,7 @@ template <typename T> ScanBuffers selective_scan_buffers(const ScanProblem<T>& p
   Carver forward(nullptr), backward(nullptr);
   carve_forward(p, plan, forward, a);
   carve_backward(p, plan, backward, a);
-  sizes.saved_states = sizeof(float) * size_t(p.batch * p.dim * (plan.chunks - 1) * p.state);
+  sizes.saved_states = sizeof(float) * size_t(p.batch * p.dim * saved_per_row(p) * p.state);
   sizes.forward_workspace = forward.bytes();
   sizes.backward_workspace = backward.bytes();
   return sizes;
@@ -242,7 +256,7 @@ void selective_scan_forward(const ScanProblem<T>& p, T* out, float* saved_states
   Carver w(workspace);
   carve_forward(p, plan, w, a);
   a.out = out;
-  a.saved = saved_states;
+  a.saved_out = saved_states;
   a.vec_io = p.len % (16 / int64_t(sizeof(T))) == 0 && aligned16(p.u) && aligned16(p.delta) &&
              (!p.z || aligned16(p.z)) && aligned16(out);
   dispatch(plan, p.B_variable, p.C_variable, [&](auto, auto bv, auto cv) {
@@ -252,7 +266,7 @@ void selective_scan_forward(const ScanProblem<T>& p, T* out, float* saved_states
       scan::launch_chunk_end_states<T, BV, CV>(a, plan, stream);
       const int64_t threads = p.batch * p.dim * p.state;
       carry_states_kernel<<<carry_blocks(threads), 256, 0, stream>>>(a.chunk_state, a.chunk_dsum, p.A, p.batch * p.dim,
-                                                                    a.dim, a.state, plan.chunks, saved_states);
+                                                                    a.dim, a.state, plan.chunks, a.chunk_start);
       KRAIT_CUDA_CHECK_LAUNCH("carry_states_kernel");
     }
     scan::launch_forward<T, BV, CV>(a, plan, stream);
@@ -284,7 +298,8 @@ void selective_scan_backward(const ScanProblem<T>& p, const T* grad_out, const f
           a.chunk_state, a.chunk_dsum, p.A, p.batch * p.dim, a.dim, a.state, plan.chunks, a.chunk_carry);
       KRAIT_CUDA_CHECK_LAUNCH("carry_state_grads_kernel");
     }
-    scan::launch_backward<T, NG, BV, CV>(a, plan, stream);
+    if constexpr (NG == 4) scan::launch_backward_time<T, BV, CV>(a, plan, stream);
+    else scan::launch_backward<T, NG, BV, CV>(a, plan, stream);
   });
 
   // The shared gradients: sums of the partials over (batch, chunk), or over channel blocks for an

@@ -1,5 +1,6 @@
-// kernels/cuda/selective_scan_backward.cu — the backward kernels of the CUDA selective scan. The
-// chunk state-gradient pre-pass (chunked problems only) and the backward proper: per
+// kernels/cuda/selective_scan_backward.cu — the lane-per-channel backward kernels of the CUDA
+// selective scan: the chunk state-gradient pre-pass (chunked problems only, any N) and the backward
+// for N > 16 (N <= 16 takes selective_scan_backward_time.cu). The backward: per
 // (32 channels, chunk) it recomputes the states tile by tile from the chunk's saved start state, runs
 // the reverse recurrence for the state gradient and produces du, ddelta, dz and per-block partial
 // sums of the shared gradients (dA, dD, ddelta_bias, dB, dC), which selective_scan.cu reduces in a
@@ -151,7 +152,7 @@ __global__ void __launch_bounds__(max_threads<NG>(), min_blocks<NG>()) backward_
 #pragma unroll
     for (int k = 0; k < NG; ++k) {
       const int n = grp * NG + k;
-      x[k] = c > 0 && ch_ok && n < a.state ? a.saved[(bd * (a.chunks - 1) + c - 1) * a.state + n] : 0.0f;
+      x[k] = ch_ok && n < a.state ? a.saved[(bd * a.saved_per_row + t_begin / kSavedEvery) * a.state + n] : 0.0f;
     }
 
     // Pass A: forward over the chunk, keeping the state at each tile start (all tiles but the last
@@ -363,18 +364,20 @@ void launch_backward(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stre
   KRAIT_CUDA_CHECK_LAUNCH("backward_kernel");
 }
 
-#define KRAIT_SCAN_BACKWARD(T, NG, BV, CV)                                                             \
-  template int backward_blocks_per_sm<T, NG, BV, CV>(int, size_t);                                     \
-  template void launch_backward<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);       \
+// The lane-per-channel backward runs for N > kStateGroup (NG = 16); the chunk state gradients for any N.
+#define KRAIT_SCAN_CHUNK_GRADS(T, NG, BV, CV) \
   template void launch_chunk_state_grads<T, NG, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);
-#define KRAIT_SCAN_BACKWARD_BC(T, NG)      \
-  KRAIT_SCAN_BACKWARD(T, NG, false, false) \
-  KRAIT_SCAN_BACKWARD(T, NG, false, true)  \
-  KRAIT_SCAN_BACKWARD(T, NG, true, false)  \
-  KRAIT_SCAN_BACKWARD(T, NG, true, true)
-KRAIT_SCAN_BACKWARD_BC(float, 4)
-KRAIT_SCAN_BACKWARD_BC(float, 16)
-KRAIT_SCAN_BACKWARD_BC(__nv_bfloat16, 4)
-KRAIT_SCAN_BACKWARD_BC(__nv_bfloat16, 16)
+#define KRAIT_SCAN_BACKWARD(T, BV, CV)                                                             \
+  template int backward_blocks_per_sm<T, 16, BV, CV>(int, size_t);                                 \
+  template void launch_backward<T, 16, BV, CV>(const KernelArgs<T>&, const Plan&, cudaStream_t);   \
+  KRAIT_SCAN_CHUNK_GRADS(T, 4, BV, CV)                                                             \
+  KRAIT_SCAN_CHUNK_GRADS(T, 16, BV, CV)
+#define KRAIT_SCAN_BACKWARD_BC(T)       \
+  KRAIT_SCAN_BACKWARD(T, false, false) \
+  KRAIT_SCAN_BACKWARD(T, false, true)  \
+  KRAIT_SCAN_BACKWARD(T, true, false)  \
+  KRAIT_SCAN_BACKWARD(T, true, true)
+KRAIT_SCAN_BACKWARD_BC(float)
+KRAIT_SCAN_BACKWARD_BC(__nv_bfloat16)
 
 }  // namespace krait::kernels::cuda::scan

@@ -12,51 +12,6 @@ namespace {
 using numeric::load_run;
 using numeric::store_run;
 
-// Stages states n0..n0 + count of the input-dependent B and/or C over the segment [t0, t0 + kSegment)
-// into shared memory (ForwardSmem), zero at or past t_end. Each thread moves runs of 8 steps.
-template <typename T, bool kB, bool kC>
-__device__ void stage_rows(const KernelArgs<T>& a, int b, int n0, int count, int64_t t0, int64_t t_end, float4* s_B,
-                           float4* s_C) {
-  constexpr int kRun = 8, kRunsPerRow = kSegment / kRun;
-  for (int e = threadIdx.x; e < count * kRunsPerRow; e += blockDim.x) {
-    const int k = e / kRunsPerRow, m = e % kRunsPerRow;
-    const int64_t t = t0 + m * kRun, row = (int64_t(b) * a.state + n0 + k) * a.len;
-    const bool vec = a.vec_rows && t + kRun <= t_end;
-    // Steps 8m..8m+7 of the segment are lane m / 2's items 8 (m % 2) .. + 7: float4s q and q + 1.
-    const int at = (k * (kItems / 4) + (m % 2) * 2) * kLanes + m / 2;
-    float v[kRun];
-    if constexpr (kB) {
-      load_run<kRun>(a.B + row, t, t_end, vec, v);
-      s_B[at] = make_float4(v[0], v[1], v[2], v[3]);
-      s_B[at + kLanes] = make_float4(v[4], v[5], v[6], v[7]);
-    }
-    if constexpr (kC) {
-      load_run<kRun>(a.C + row, t, t_end, vec, v);
-      s_C[at] = make_float4(v[0], v[1], v[2], v[3]);
-      s_C[at + kLanes] = make_float4(v[4], v[5], v[6], v[7]);
-    }
-  }
-}
-
-// The lane's kItems values of staged state k, or the channel's constant when time-invariant.
-template <bool kVar>
-__device__ __forceinline__ void items_of(const float4* s_rows, int k, float constant, float (&v)[kItems]) {
-  if constexpr (kVar) {
-    const int lane = threadIdx.x & 31;
-#pragma unroll
-    for (int q = 0; q < kItems / 4; ++q) {
-      const float4 f = s_rows[(k * (kItems / 4) + q) * kLanes + lane];
-      v[4 * q] = f.x;
-      v[4 * q + 1] = f.y;
-      v[4 * q + 2] = f.z;
-      v[4 * q + 3] = f.w;
-    }
-  } else {
-#pragma unroll
-    for (int i = 0; i < kItems; ++i) v[i] = constant;
-  }
-}
-
 // Grid (ceil(D / kForwardWarps), chunks, batch); warp w takes channel d = blockIdx.x kForwardWarps + w
 // over chunk blockIdx.y, from its saved start state, in segments of kSegment steps. Per segment and
 // state n, lane l runs the recurrence over its kItems steps from zero (lane 0: from the running
@@ -84,7 +39,8 @@ __global__ void __launch_bounds__(kForwardWarps * kLanes, 2) forward_kernel(cons
     s_a2[i] = ok ? a.A[an] * kLog2e : 0.0f;
     if constexpr (!kBVar) s_Bc[i] = ok ? load(a.B, an) : 0.0f;
     if constexpr (!kCVar) s_Cc[i] = ok ? load(a.C, an) : 0.0f;
-    s_carry[i] = !kEndState && c > 0 && ok ? a.saved[((int64_t(b) * a.dim + dd) * (a.chunks - 1) + c - 1) * N + n] : 0.0f;
+    s_carry[i] =
+        !kEndState && c > 0 && ok ? a.chunk_start[((int64_t(b) * a.dim + dd) * (a.chunks - 1) + c - 1) * N + n] : 0.0f;
   }
   __syncthreads();
 
@@ -117,7 +73,7 @@ __global__ void __launch_bounds__(kForwardWarps * kLanes, 2) forward_kernel(cons
       const int count = min(kStateGroup, N - n0);
       if constexpr (kBVar || kCRows) {
         __syncthreads();  // the previous group's readers are done
-        stage_rows<T, kBVar, kCRows>(a, b, n0, count, t0, t_end, s_B, s_C);
+        stage_rows<kItems, T, kBVar, kCRows>(a, b, n0, count, t0, t_end, s_B, s_C);
         __syncthreads();
       }
       for (int k = 0; k < count; ++k) {
@@ -127,7 +83,7 @@ __global__ void __launch_bounds__(kForwardWarps * kLanes, 2) forward_kernel(cons
         float decay[kItems], dub[kItems], x = start;
         {
           float bt[kItems];
-          items_of<kBVar>(s_B, k, s_Bc[wn], bt);
+          items_of<kItems, kBVar>(s_B, k, s_Bc[wn], bt);
 #pragma unroll
           for (int i = 0; i < kItems; ++i) {
             decay[i] = exp2_approx(dt[i] * a2);
@@ -150,8 +106,16 @@ __global__ void __launch_bounds__(kForwardWarps * kLanes, 2) forward_kernel(cons
         const float seg_end = __shfl_sync(0xffffffffu, x, kLanes - 1);
         if (lane == 0) s_carry[wn] = seg_end;
         if constexpr (!kEndState) {
+          // The state before every kSavedEvery-th step, for the backward: lane l starts at one when
+          // l kItems is a multiple of kSavedEvery.
+          const int64_t t_lane = t0 + lane * kItems;
+          if (ch_ok && lane * kItems % kSavedEvery == 0 && t_lane < t_end)
+            a.saved_out[((int64_t(b) * a.dim + d) * a.saved_per_row + t_lane / kSavedEvery) * N + n0 + k] =
+                lane == 0 ? start : before;
+        }
+        if constexpr (!kEndState) {
           float ct[kItems];
-          items_of<kCVar>(s_C, k, s_Cc[wn], ct);
+          items_of<kItems, kCVar>(s_C, k, s_Cc[wn], ct);
           x = lane == 0 ? start : before;
 #pragma unroll
           for (int i = 0; i < kItems; ++i) {

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cuda/numeric.cuh"
+
 namespace krait::kernels::cuda::scan {
 
 constexpr int kLanes = 32;    // channels per block
@@ -58,6 +60,41 @@ constexpr int kSegment = kLanes * kItems;
 constexpr int kForwardWarps = 8;
 constexpr int kStateGroup = 16;
 constexpr int kRowFloats = kStateGroup * kSegment;  // one staged B or C group
+// The forward saves the state at every kSavedEvery-th step (a multiple of kItems); the backward for
+// N <= kStateGroup recomputes each kSavedEvery-step segment from there.
+constexpr int kSavedEvery = 256;
+
+// The backward for N <= kStateGroup, also with lanes in time: a warp owns one channel at a time and
+// lane l holds kBackItems steps of a kSavedEvery-step segment; a block of kBackWarps warps covers a
+// plan channel block (32 channels) in kLanes / kBackWarps groups, segment by segment in reverse.
+constexpr int kBackItems = kSavedEvery / kLanes;
+constexpr int kBackWarps = 8;
+constexpr int kBackGroups = kLanes / kBackWarps;
+
+// Its shared memory, in floats: when B or C is input-dependent, the staged rows of the segment (as
+// ForwardSmem, kBackItems steps per lane), two buffers of the warps' dB, dC terms of one state
+// ([warp][B, C][kBackItems / 4][lane] float4) and the block's running sums of dB, dC over its
+// channels for the segment ([B, C][state][kBackItems / 4][lane] float4); then per (channel, state)
+// a log2(e), the state gradient carried to the previous segment, the sums for dA and the
+// time-invariant dB, dC, and the time-invariant B, C; per channel Σ dy u and Σ ddelta.
+struct BackwardTimeSmem {
+  int state, rows;
+  __host__ __device__ BackwardTimeSmem(int state_, bool variable) : state(state_), rows(variable ? 1 : 0) {}
+  __host__ __device__ int B() const { return 0; }
+  __host__ __device__ int C() const { return rows * kStateGroup * kSavedEvery; }
+  __host__ __device__ int red() const { return C() + rows * kStateGroup * kSavedEvery; }
+  __host__ __device__ int acc() const { return red() + rows * 2 * kBackWarps * 2 * kSavedEvery; }
+  __host__ __device__ int a2() const { return acc() + rows * 2 * kStateGroup * kSavedEvery; }
+  __host__ __device__ int gcarry() const { return a2() + kLanes * state; }
+  __host__ __device__ int dA() const { return gcarry() + kLanes * state; }
+  __host__ __device__ int dBc() const { return dA() + kLanes * state; }
+  __host__ __device__ int dCc() const { return dBc() + kLanes * state; }
+  __host__ __device__ int Bc() const { return dCc() + kLanes * state; }
+  __host__ __device__ int Cc() const { return Bc() + kLanes * state; }
+  __host__ __device__ int dD() const { return Cc() + kLanes * state; }
+  __host__ __device__ int dbias() const { return dD() + kLanes; }
+  __host__ __device__ size_t bytes() const { return sizeof(float) * size_t(dbias() + kLanes); }
+};
 
 // The forward's shared memory, in floats: the staged B and C rows (when input-dependent), each laid
 // out [state][kItems / 4][lane] as float4 so that lane l's steps 4q..4q+3 are one conflict-free
@@ -130,7 +167,11 @@ struct KernelArgs {
   int64_t chunk_len, chunks, bwd_items;
   // forward
   T* out;
-  const float* saved;   // (batch, dim, chunks - 1, state): the state at the start of chunks 1..
+  float* saved_out;     // (batch, dim, saved_per_row, state): the state before every kSavedEvery-th step
+  float* chunk_start;   // (batch, dim, chunks - 1, state): the state at the start of chunks 1..
+  // both: saved_out / saved hold saved_per_row = ceil(len / kSavedEvery) states per channel
+  const float* saved;   // backward: the forward's saved_out
+  int64_t saved_per_row;
   float* chunk_state;   // (batch, dim, chunks, state): a chunk's end state from a zero start, or its
                         // state gradient passed to the chunk before (backward)
   float* chunk_dsum;    // (batch, dim, chunks): Σ Δ over a chunk
@@ -356,6 +397,55 @@ __device__ void load_channel(const KernelArgs<T>& a, int d, float (&a2)[NG], flo
   }
 }
 
+// Lanes in time (forward, and backward for N <= kStateGroup), kLaneItems steps per lane: stages states
+// n0..n0 + count of the input-dependent B and/or C over the segment [t0, t0 + 32 kLaneItems) into
+// shared memory as [state][kLaneItems / 4][lane] float4, zero at or past t_end. Each thread moves runs
+// of 8 steps.
+template <int kLaneItems, typename T, bool kB, bool kC>
+__device__ void stage_rows(const KernelArgs<T>& a, int b, int n0, int count, int64_t t0, int64_t t_end, float4* s_B,
+                           float4* s_C) {
+  constexpr int kRun = 8, kRunsPerRow = kLanes * kLaneItems / kRun, kQuads = kLaneItems / 4;
+  for (int e = threadIdx.x; e < count * kRunsPerRow; e += blockDim.x) {
+    const int k = e / kRunsPerRow, m = e % kRunsPerRow;
+    const int64_t t = t0 + m * kRun, row = (int64_t(b) * a.state + n0 + k) * a.len;
+    const bool vec = a.vec_rows && t + kRun <= t_end;
+    // Steps 8m..8m+7 of the segment are lane m / (kLaneItems / 8)'s items 8 (m % (kLaneItems / 8)) ..
+    // + 7: float4s q and q + 1.
+    constexpr int kRunsPerLane = kLaneItems / kRun;
+    const int at = (k * kQuads + (m % kRunsPerLane) * 2) * kLanes + m / kRunsPerLane;
+    float v[kRun];
+    if constexpr (kB) {
+      numeric::load_run<kRun>(a.B + row, t, t_end, vec, v);
+      s_B[at] = make_float4(v[0], v[1], v[2], v[3]);
+      s_B[at + kLanes] = make_float4(v[4], v[5], v[6], v[7]);
+    }
+    if constexpr (kC) {
+      numeric::load_run<kRun>(a.C + row, t, t_end, vec, v);
+      s_C[at] = make_float4(v[0], v[1], v[2], v[3]);
+      s_C[at + kLanes] = make_float4(v[4], v[5], v[6], v[7]);
+    }
+  }
+}
+
+// The lane's kLaneItems values of staged state k, or the channel's constant when time-invariant.
+template <int kLaneItems, bool kVar>
+__device__ __forceinline__ void items_of(const float4* s_rows, int k, float constant, float (&v)[kLaneItems]) {
+  if constexpr (kVar) {
+    const int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int q = 0; q < kLaneItems / 4; ++q) {
+      const float4 f = s_rows[(k * (kLaneItems / 4) + q) * kLanes + lane];
+      v[4 * q] = f.x;
+      v[4 * q + 1] = f.y;
+      v[4 * q + 2] = f.z;
+      v[4 * q + 3] = f.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kLaneItems; ++i) v[i] = constant;
+  }
+}
+
 // Kernel launchers, one instantiation per (T, [NG,] B variable, C variable); defined in
 // selective_scan_forward.cu and selective_scan_backward.cu.
 template <typename T, bool kBVar, bool kCVar>
@@ -366,6 +456,8 @@ template <typename T, int NG, bool kBVar, bool kCVar>
 void launch_chunk_state_grads(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream);
 template <typename T, int NG, bool kBVar, bool kCVar>
 void launch_backward(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream);
+template <typename T, bool kBVar, bool kCVar>
+void launch_backward_time(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stream);
 // Blocks of the backward kernel that fit on one multiprocessor with `smem` bytes of shared memory.
 template <typename T, int NG, bool kBVar, bool kCVar>
 int backward_blocks_per_sm(int threads, size_t smem);
