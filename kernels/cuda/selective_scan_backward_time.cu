@@ -30,9 +30,9 @@ __device__ __forceinline__ float4 operator+(float4 p, float4 q) {
   return make_float4(p.x + q.x, p.y + q.y, p.z + q.z, p.w + q.w);
 }
 
-// Grid (channel blocks, chunks, batch): block (j, c, b) takes the 32 channels of channel block j over
-// chunk c, kBackWarps at a time (group g: channel g kBackWarps + warp), segment by segment from the
-// chunk's end. Per (segment, channel, state n):
+// Grid (part_blocks, chunks, batch): block (j, c, b) takes the back_channels channels from
+// j back_channels over chunk c, kBackWarps at a time (group g: channel g kBackWarps + warp), segment by
+// segment from the chunk's end. Per (segment, channel, state n):
 //   1. x over the lane's steps from zero (lane 0: from the saved state), keeping ā = exp(Δ a) and
 //      Δ u B; a scan of (Π ā, x) over the lanes gives each lane its start state; a second pass gives
 //      x_{t-1} at every step, and adds C x to y (for dz);
@@ -57,8 +57,9 @@ __global__ void __launch_bounds__(kBackWarps * kLanes, 2) backward_time_kernel(c
   const int64_t c = blockIdx.y;
   const int64_t t_begin = c * a.chunk_len, t_end = min(a.len, t_begin + a.chunk_len);
 
-  for (int i = threadIdx.x; i < kLanes * N; i += blockDim.x) {
-    const int d = j * kLanes + i / N, n = i % N;
+  const int channels = a.back_channels, d0 = j * channels;
+  for (int i = threadIdx.x; i < channels * N; i += blockDim.x) {
+    const int d = d0 + i / N, n = i % N;
     const bool ok = d < a.dim;
     const int64_t dn = int64_t(d) * N + n, bd = int64_t(b) * a.dim + d;
     s_a2[i] = ok ? a.A[dn] * kLog2e : 0.0f;
@@ -77,8 +78,8 @@ __global__ void __launch_bounds__(kBackWarps * kLanes, 2) backward_time_kernel(c
     if constexpr (kRows) stage_rows<kI, T, kBVar, kCVar>(a, b, 0, N, t0, t_end, s_B, s_C);
     __syncthreads();
 
-    for (int g = 0; g < kBackGroups; ++g) {
-      const int ch = g * kBackWarps + w, d = j * kLanes + ch;
+    for (int g = 0; g < channels / kBackWarps; ++g) {
+      const int ch = g * kBackWarps + w, d = d0 + ch;
       const bool ch_ok = d < a.dim;  // a warp past the last channel computes zeros and meets the barriers
       const int64_t bd = int64_t(b) * a.dim + (ch_ok ? d : 0), row = bd * a.len;
       const int64_t lim = ch_ok ? t_end : 0, tl = t0 + lane * kI;
@@ -278,16 +279,16 @@ __global__ void __launch_bounds__(kBackWarps * kLanes, 2) backward_time_kernel(c
 
   // The block's terms of the gradients summed over batch and time: partial (b, c, d, ...).
   __syncthreads();
-  for (int i = threadIdx.x; i < kLanes * N; i += blockDim.x) {
-    const int d = j * kLanes + i / N, n = i % N;
+  for (int i = threadIdx.x; i < channels * N; i += blockDim.x) {
+    const int d = d0 + i / N, n = i % N;
     if (d >= a.dim) continue;
     const int64_t pc = (int64_t(b) * a.chunks + c) * a.dim + d;
     a.part_A[pc * N + n] = s_dA[i];
     if constexpr (!kBVar) a.part_B[pc * N + n] = s_dBc[i];
     if constexpr (!kCVar) a.part_C[pc * N + n] = s_dCc[i];
   }
-  if (threadIdx.x < kLanes && j * kLanes + int(threadIdx.x) < a.dim) {
-    const int64_t pc = (int64_t(b) * a.chunks + c) * a.dim + j * kLanes + threadIdx.x;
+  if (int(threadIdx.x) < channels && d0 + int(threadIdx.x) < a.dim) {
+    const int64_t pc = (int64_t(b) * a.chunks + c) * a.dim + d0 + threadIdx.x;
     if (a.part_D) a.part_D[pc] = s_dD[threadIdx.x];
     if (a.part_bias) a.part_bias[pc] = s_dbias[threadIdx.x];
   }
@@ -302,7 +303,7 @@ void launch_backward_time(const KernelArgs<T>& a, const Plan& plan, cudaStream_t
   KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                         int(cudaSharedmemCarveoutMaxShared)));
-  const dim3 grid(plan.channel_blocks, unsigned(plan.chunks), a.batch);
+  const dim3 grid(plan.part_blocks, unsigned(plan.chunks), a.batch);
   kernel<<<grid, kBackWarps * kLanes, smem, stream>>>(a);
   KRAIT_CUDA_CHECK_LAUNCH("backward_time_kernel");
 }

@@ -34,6 +34,8 @@ struct Plan {
   int tile_grad = 32, tile_bwd = 16;  // steps staged at once by the chunk-gradient and backward kernels (powers of two)
   int64_t chunk_len = 0, chunks = 1;  // time is cut into chunks of chunk_len (a multiple of 64)
   int64_t bwd_items = 0;      // backward work items: (channel block, chunk, batch)
+  int back_channels = kLanes; // channels per block of the lanes-in-time backward
+  int part_blocks = 1;        // blocks along the channels of the backward: partial sums of dB, dC per block
   int bwd_grid = 0;           // backward blocks; each loops over items
   size_t grad_smem = 0, bwd_smem = 0;
 };
@@ -65,11 +67,10 @@ constexpr int kRowFloats = kStateGroup * kSegment;  // one staged B or C group
 constexpr int kSavedEvery = 256;
 
 // The backward for N <= kStateGroup, also with lanes in time: a warp owns one channel at a time and
-// lane l holds kBackItems steps of a kSavedEvery-step segment; a block of kBackWarps warps covers a
-// plan channel block (32 channels) in kLanes / kBackWarps groups, segment by segment in reverse.
+// lane l holds kBackItems steps of a kSavedEvery-step segment; a block of kBackWarps warps covers
+// Plan::back_channels channels (8, 16 or 32) in groups of kBackWarps, segment by segment in reverse.
 constexpr int kBackItems = kSavedEvery / kLanes;
 constexpr int kBackWarps = 8;
-constexpr int kBackGroups = kLanes / kBackWarps;
 
 // Its shared memory, in floats: when B or C is input-dependent, the staged rows of the segment (as
 // ForwardSmem, kBackItems steps per lane), two buffers of the warps' dB, dC terms of one state
@@ -160,7 +161,7 @@ struct KernelArgs {
   const float *A, *D_skip, *delta_bias;
   bool softplus;
   // plan
-  int groups, state_pad, channel_blocks;
+  int groups, state_pad, channel_blocks, back_channels;
   int tile_grad, tile_grad_log2, tile_bwd, tile_bwd_log2;
   bool vec_io;    // u, delta, z, out rows may be read and written as 16-byte vectors (aligned, len fits)
   bool vec_rows;  // likewise the input-dependent B and C rows

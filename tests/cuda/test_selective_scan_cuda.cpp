@@ -283,6 +283,14 @@ TEST_F(SelectiveScanCuda, F32ManyBlocks) {
   check_case<float>({2, 100, 3000, 16, false, false, true, true, true, true}, kF32Tol, kF32Tol, 13);
 }
 
+// Enough channels that the N <= 16 backward takes 32 and 16 channels per block (on a 132-SM H100;
+// other cards may pick otherwise), with a partial last block (D = 1000), the L a multiple of 8 that
+// takes 16-byte loads, and several chunks or one.
+TEST_F(SelectiveScanCuda, F32WideBlocks) {
+  check_case<float>({8, 1000, 520, 16, true, true, true, true, true, true}, kF32Tol, kF32Tol, 18);
+  check_case<float>({4, 1000, 256, 16, true, true, true, true, true, true}, kF32Tol, kF32Tol, 19);
+}
+
 // bf16 inputs, compared with the reference run on the same bf16-rounded inputs: the device computes
 // in f32, so the error is the rounding of each result to bf16 (relative 2^-9, about 0.2%), under
 // 1e-2. The gradients get 2e-2 as margin: du and ddelta are f32 differences of larger terms
