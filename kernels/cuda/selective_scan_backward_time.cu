@@ -26,10 +26,6 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-__device__ __forceinline__ float4 operator+(float4 p, float4 q) {
-  return make_float4(p.x + q.x, p.y + q.y, p.z + q.z, p.w + q.w);
-}
-
 // Grid (part_blocks, chunks, batch): block (j, c, b) takes the back_channels channels from
 // j back_channels over chunk c, kBackWarps at a time (group g: channel g kBackWarps + warp), segment by
 // segment from the chunk's end. Per (segment, channel, state n):
@@ -211,13 +207,21 @@ __global__ void __launch_bounds__(kBackWarps * kLanes, 2) backward_time_kernel(c
           // segment, [B, C][state][quad][lane]. Two buffers, so that the next state's terms may go in
           // while this one's are read: one barrier per state.
           __syncthreads();
-          const int k = threadIdx.x, which = k / kWarpQuads;
-          if (k < 2 * kWarpQuads && (which == 0 ? kBVar : kCVar)) {
-            const float4* terms = s_red + buf * kBackWarps * 2 * kWarpQuads + k;
-            float4 sum = terms[0];
-            for (int v = 1; v < kBackWarps; ++v) sum = sum + terms[v * 2 * kWarpQuads];
-            float4& acc = s_acc[(which * kStateGroup + n) * kWarpQuads + k % kWarpQuads];
-            acc = g == 0 ? sum : acc + sum;
+          // Each thread one float2 of the 2 kWarpQuads float4s (B then C), so all threads share the work.
+          constexpr int kPairs = 2 * kWarpQuads;  // float2s of B (or C) per warp
+          const int k = threadIdx.x, which = k / kPairs;
+          static_assert(kBackWarps * kLanes == 2 * kPairs, "one float2 of B or C per thread");
+          if (which == 0 ? kBVar : kCVar) {
+            const float2* terms = reinterpret_cast<const float2*>(s_red) + buf * kBackWarps * 2 * kPairs + k;
+            float2 sum = terms[0];
+            for (int v = 1; v < kBackWarps; ++v) {
+              const float2 t = terms[v * 2 * kPairs];
+              sum.x += t.x;
+              sum.y += t.y;
+            }
+            float2& acc = reinterpret_cast<float2*>(s_acc)[(which * kStateGroup + n) * kPairs + k % kPairs];
+            if (g > 0) sum = make_float2(acc.x + sum.x, acc.y + sum.y);
+            acc = sum;
           }
           buf ^= 1;
         }
