@@ -47,6 +47,11 @@ Tensor concat(const std::vector<Tensor>& parts, int64_t axis);
 Tensor embedding(const Tensor& weight, const Tensor& ids);
 // x (..., D) -> x / sqrt(mean(x^2) + eps) * weight, weight (D).
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps);
+// The prenorm block's residual add and the next norm in one: h = residual + x (x converted to the
+// residual's dtype) and y = rms_norm(h, weight, eps) in y_dtype; returns {h, y}. On CUDA one fused
+// kernel each way, with an f32 residual and x, y in f32 or bf16 (mixed precision); on the CPU the
+// composition of add, cast and rms_norm.
+TensorList add_rms_norm(const Tensor& x, const Tensor& residual, const Tensor& weight, double eps, DType y_dtype);
 // Depthwise causal convolution: x (B, D, L), weight (D, K), optional bias (D) -> (B, D, L);
 // out[b,d,t] = bias[d] + sum_k weight[d,k] * x[b,d,t-K+1+k] with x zero before t = 0.
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());

@@ -49,17 +49,22 @@ void MambaLM::set_compute_dtype(DType dtype) {
 }
 
 // The residual stream stays in the parameters' dtype (fp32); each mixer and the head compute in
-// compute_dtype_.
+// compute_dtype_. Each mixer's output is added to the stream and normalized for the next block (or the
+// head) by one fused op.
 Tensor MambaLM::forward(const Tensor& ids) const {
   KRAIT_CHECK(ids.dim() == 2, "MambaLM: expected token ids (batch, seq_len), got ", ids.describe());
   Tensor residual = embedding_.forward(ids);
-  for (const MambaBlock& block : blocks_) {
-    const Tensor mixed = block.mixer.forward(ops::cast(block.norm.forward(residual), compute_dtype_));
-    residual = ops::add(residual, ops::cast(mixed, residual.dtype()));
+  const RMSNorm& first_norm = blocks_.empty() ? norm_f_ : blocks_.front().norm;
+  Tensor normed = ops::cast(first_norm.forward(residual), compute_dtype_);
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    const Tensor mixed = blocks_[i].mixer.forward(normed);
+    const RMSNorm& next = i + 1 < blocks_.size() ? blocks_[i + 1].norm : norm_f_;
+    const TensorList stream = ops::add_rms_norm(mixed, residual, next.weight.value, next.eps, compute_dtype_);
+    residual = stream[0];
+    normed = stream[1];
   }
   const Tensor head = lm_head_.value.defined() ? lm_head_.value : embedding_.weight.value;
-  return ops::matmul(ops::cast(norm_f_.forward(residual), compute_dtype_), ops::cast(head, compute_dtype_), false,
-                     true);
+  return ops::matmul(normed, ops::cast(head, compute_dtype_), false, true);
 }
 
 Tensor MambaLM::loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index, ops::Reduction reduction) const {

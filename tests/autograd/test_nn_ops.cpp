@@ -144,6 +144,22 @@ TEST(RmsNorm, Gradcheck) {
   expect_gradcheck(f, {random_leaf({4, 3}, rng), random_tensor({3}, rng)});  // x only
 }
 
+// The fused residual add: h = residual + x, y = rms_norm(h); both outputs are values of the plain ops,
+// and a function of both (h feeds the next residual add, y the next layer) has their gradients.
+TEST(AddRmsNorm, MatchesTheComposition) {
+  Rng rng(24);
+  const Tensor x = random_tensor({2, 3, 5}, rng), r = random_tensor({2, 3, 5}, rng), w = random_tensor({5}, rng);
+  const TensorList hy = ops::add_rms_norm(x, r, w, 1e-5, DType::F64);
+  const Tensor h = ops::add(r, x);
+  expect_close(hy[0], h.to_doubles(), 1e-15, 0);
+  expect_close(hy[1], ops::rms_norm(h, w, 1e-5).to_doubles(), 1e-15, 0);
+  const auto f = [](const std::vector<Tensor>& in) {
+    const TensorList out = ops::add_rms_norm(in[0], in[1], in[2], 1e-5, DType::F64);
+    return ops::add(ops::scale(out[0], 0.5), out[1]);
+  };
+  expect_gradcheck(f, {random_leaf({2, 3, 5}, rng), random_leaf({2, 3, 5}, rng), random_leaf({5}, rng)});
+}
+
 TEST(RmsNorm, F32MatchesF64) {
   Rng rng(23);
   const Tensor x = random_tensor({6, 33}, rng, -3, 3), w = random_tensor({33}, rng);

@@ -108,6 +108,13 @@ TEST_F(CudaOps, NeuralNetworkOps) {
                             {rand({1, 5, 1}), rand({5, 4})}, dtype, tol, tol, 1);
     expect_cuda_matches_cpu([](const auto& in) { return ops::rms_norm(in[0], in[1], 1e-5); },
                             {rand({3, 7, 1000}), rand({1000})}, dtype, tol, tol, 1);
+    // The fused residual add: x in dtype, the residual and the weight f32; y in x's dtype.
+    expect_cuda_matches_cpu(
+        [](const auto& in) {
+          const TensorList hy = ops::add_rms_norm(in[0], in[1], in[2], 1e-5, in[0].dtype());
+          return ops::add(ops::scale(hy[0], 0.5), ops::cast(hy[1], DType::F32));
+        },
+        {rand({3, 7, 1000}), rand({3, 7, 1000}), rand({1000})}, dtype, tol, tol, 1);
   }
   // The embedding table and the logits of cross-entropy, in f32 (the weight gradient is f32 on CUDA).
   const Tensor ids = Tensor::from_indices({3, 0, 49, 3, 17, 3, 0}, {7}, DType::I32);
