@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "autograd/tensor.h"
 #include "common/error.h"
 
 #if KRAIT_HAS_CUDA
@@ -41,6 +42,12 @@ struct DeviceState {
 
 std::mutex mutex;
 std::vector<std::unique_ptr<DeviceState>> devices;
+
+struct DeferredCheck {
+  Tensor first_bad;
+  std::function<std::string(int64_t)> message;
+};
+std::map<int, std::vector<DeferredCheck>> deferred;  // by device, under mutex
 
 DeviceState& state(int device) {
   KRAIT_CHECK(device >= 0 && device < kernels::cuda::device_count(), "cuda:", device, " is not present (",
@@ -135,6 +142,37 @@ kernels::cuda::GemmContext gemm_context(int device) {
 
 void synchronize(int device) {
   KRAIT_CUDA_CHECK(cudaStreamSynchronize(stream(device)));
+  run_deferred_checks(device);
+}
+
+void defer_check(const Tensor& first_bad, std::function<std::string(int64_t)> message) {
+  const int device = first_bad.device().index;
+  size_t pending = 0;
+  {
+    std::lock_guard lock(mutex);
+    auto& checks = deferred[device];
+    checks.push_back({first_bad, std::move(message)});
+    pending = checks.size();
+  }
+  if (pending > kMaxDeferredChecks) run_deferred_checks(device);
+}
+
+void run_deferred_checks(int device) {
+  std::vector<DeferredCheck> pending;
+  {
+    std::lock_guard lock(mutex);
+    auto it = deferred.find(device);
+    if (it == deferred.end() || it->second.empty()) return;
+    pending.swap(it->second);  // a message that reads a tensor back re-enters with an empty list
+  }
+  const cudaStream_t s = stream(device);
+  std::vector<int64_t> first(pending.size(), -1);
+  for (size_t i = 0; i < pending.size(); ++i)
+    KRAIT_CUDA_CHECK(cudaMemcpyAsync(&first[i], pending[i].first_bad.raw_data(), sizeof(int64_t),
+                                     cudaMemcpyDeviceToHost, s));
+  KRAIT_CUDA_CHECK(cudaStreamSynchronize(s));
+  for (size_t i = 0; i < pending.size(); ++i)
+    if (first[i] >= 0) throw Error(pending[i].message(first[i]));
 }
 
 }  // namespace krait::cuda
@@ -148,6 +186,8 @@ MemoryStats memory_stats(int) { return {}; }
 void reset_peak(int) {}
 void empty_cache(int) {}
 void synchronize(int) {}
+void defer_check(const Tensor&, std::function<std::string(int64_t)>) {}
+void run_deferred_checks(int) {}
 }  // namespace krait::cuda
 
 #endif

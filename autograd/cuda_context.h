@@ -7,10 +7,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #if KRAIT_HAS_CUDA
 #include "kernels/cuda/gemm.h"
 #endif
+
+namespace krait {
+class Tensor;
+}
 
 namespace krait::cuda {
 
@@ -32,6 +38,18 @@ cudaStream_t stream(int device);
 kernels::cuda::GemmContext gemm_context(int device);
 #endif
 
+// Waits for the device's stream, then runs the deferred checks (below).
 void synchronize(int device);
+
+// Checks deferred to the host's next wait. An op that validates indices on the device (embedding ids,
+// cross-entropy targets) leaves the first offending position in `first_bad` (one i64 on a CUDA
+// device, -1 when all are valid) instead of waiting for it, and its kernels stay in bounds whatever
+// the indices. run_deferred_checks reads the pending checks of a device when the host waits for it
+// anyway (Tensor::to the CPU, item(), synchronize()) and throws message(position) for the first that
+// failed, so validation adds no synchronization to a training step. More than kMaxDeferredChecks
+// pending are run at once (each keeps its inputs alive).
+inline constexpr size_t kMaxDeferredChecks = 64;
+void defer_check(const Tensor& first_bad, std::function<std::string(int64_t)> message);
+void run_deferred_checks(int device);
 
 }  // namespace krait::cuda

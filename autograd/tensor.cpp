@@ -193,6 +193,8 @@ Tensor Tensor::to(Device target) const {
   if (device() == target) return *this;
   Tensor out = empty(shape(), dtype(), target);
   out.copy_from(*this);
+  // The host has waited for this device: report any validation an op left on it (cuda_context.h).
+  if (device().is_cuda() && !target.is_cuda()) cuda::run_deferred_checks(device().index);
   return out;
 }
 

@@ -143,15 +143,16 @@ void Trainer::save_checkpoint() {
 double Trainer::train_step(double lr, double& grad_norm) {
   const int64_t accum = recipe_.grad_accum();
   data::Batch batch;
-  double loss_sum = 0;
+  Tensor loss_sum;  // summed where the loss is, so the host reads it once per step, not per micro-batch
   for (int64_t micro = 0; micro < accum; ++micro) {
     batcher_.next(batch);
     const auto [ids, targets] = batch_tensors(batch, device_);
     const Tensor loss = model_.loss(ids, targets);
     backward(ops::scale(loss, 1.0 / static_cast<double>(accum)));
-    loss_sum += loss.item();
+    NoGradGuard no_grad;
+    loss_sum = loss_sum.defined() ? ops::add(loss_sum, loss.detach()) : loss.detach();
   }
-  const double loss = loss_sum / static_cast<double>(accum);
+  const double loss = loss_sum.item() / static_cast<double>(accum);
   const ParameterList& params = model_.parameters();
   grad_norm = recipe_.optim.grad_clip > 0 ? clip_grad_norm(params, recipe_.optim.grad_clip)
                                           : global_grad_norm(params);

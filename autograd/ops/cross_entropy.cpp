@@ -1,10 +1,13 @@
 // autograd/ops/cross_entropy.cpp — mean or summed softmax cross-entropy with ignored rows. Forward
 // saves the logits and the per-row log-sum-exp; backward recomputes the softmax from them, so no
 // (N, V) probability copy stays alive between forward and backward.
+#include <sstream>
+
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/cross_entropy.h"
 #if KRAIT_HAS_CUDA
+#include "autograd/cuda_context.h"
 #include "kernels/cuda/cross_entropy.h"
 #endif
 
@@ -12,18 +15,23 @@ namespace krait::ops {
 namespace {
 
 #if KRAIT_HAS_CUDA
-// The loss is f32 whatever the logits' dtype. Reading the kept-row count (for the mean) and checking
-// the targets wait for the device: one small copy each.
+// The loss is f32 whatever the logits' dtype. Nothing here waits for the device: the targets are
+// checked when the host next does (cuda::defer_check; the kernels read no logit at an invalid target),
+// and the backward reads the kept-row count (for the mean) and the incoming gradient on the device.
 Tensor cuda_cross_entropy(const Tensor& logits, const Tensor& targets64, int64_t ignore_index, Reduction reduction) {
   namespace gpu = kernels::cuda;
   const int64_t rows = logits.size(0), vocab = logits.size(1);
   const cudaStream_t stream = detail::stream_of(logits);
-  const Tensor scratch = Tensor::empty({1}, DType::I64, logits.device());
-  const int64_t bad = gpu::first_invalid_target(targets64.data<int64_t>(), rows, vocab, ignore_index,
-                                                scratch.data<int64_t>(), stream);
-  KRAIT_CHECK(bad < 0, "cross_entropy: target ", int64_t(targets64.to(Device::cpu()).data<int64_t>()[bad]), " of row ",
-              bad, " is outside [0, ", vocab, ") for logits ", logits.describe(), " and is not ignore_index (",
-              ignore_index, ")");
+  const Tensor first_bad = Tensor::empty({1}, DType::I64, logits.device());
+  gpu::find_first_invalid_target(targets64.data<int64_t>(), rows, vocab, ignore_index, first_bad.data<int64_t>(),
+                                 stream);
+  cuda::defer_check(first_bad, [targets64, logits_text = logits.describe(), vocab, ignore_index](int64_t bad) {
+    std::ostringstream os;
+    os << "cross_entropy: target " << targets64.to(Device::cpu()).data<int64_t>()[bad] << " of row " << bad
+       << " is outside [0, " << vocab << ") for logits " << logits_text << " and is not ignore_index ("
+       << ignore_index << ")";
+    return os.str();
+  });
   Tensor row_loss = Tensor::empty({rows}, DType::F32, logits.device());
   Tensor lse = Tensor::empty({rows}, DType::F32, logits.device());
   gpu::cross_entropy_forward(logits.raw_data(), logits.dtype(), targets64.data<int64_t>(), row_loss.data<float>(),
@@ -33,14 +41,14 @@ Tensor cuda_cross_entropy(const Tensor& logits, const Tensor& targets64, int64_t
   gpu::cross_entropy_reduce(row_loss.data<float>(), targets64.data<int64_t>(), rows, ignore_index,
                             reduction == Reduction::Mean, loss.data<float>(), kept.data<int64_t>(), stream);
   if (needs_record({logits})) {
-    const int64_t kept_rows = static_cast<int64_t>(kept.item());
-    const double scale = reduction == Reduction::Sum ? 1.0 : kept_rows > 0 ? 1.0 / double(kept_rows) : 0.0;
     const Tensor saved = logits.detach();
+    const bool mean = reduction == Reduction::Mean;
     record("cross_entropy", {logits}, loss, [=](const Tensor& g) -> TensorList {
       Tensor gl = Tensor::empty(saved.shape(), saved.dtype(), saved.device());
+      const Tensor g32 = g.to(DType::F32);
       gpu::cross_entropy_backward(saved.raw_data(), saved.dtype(), targets64.data<int64_t>(), lse.data<float>(),
-                                  float(scale * g.item()), gl.raw_data(), rows, vocab, ignore_index,
-                                  detail::stream_of(g));
+                                  g32.data<float>(), mean ? kept.data<int64_t>() : nullptr, gl.raw_data(), rows,
+                                  vocab, ignore_index, detail::stream_of(g));
       return {gl};
     });
   }

@@ -1,8 +1,11 @@
 // autograd/ops/embedding.cpp — embedding lookup; its backward scatter-adds into the weight gradient.
+#include <sstream>
+
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/embedding.h"
 #if KRAIT_HAS_CUDA
+#include "autograd/cuda_context.h"
 #include "kernels/cuda/embedding.h"
 #endif
 
@@ -36,12 +39,18 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
 #if KRAIT_HAS_CUDA
   if (weight.device().is_cuda()) {
     namespace gpu = kernels::cuda;
-    const Tensor scratch = Tensor::empty({1}, DType::I64, weight.device());
-    const int64_t bad = gpu::first_invalid_id(ids64.data<int64_t>(), n, vocab, scratch.data<int64_t>(),
-                                              detail::stream_of(weight));
-    KRAIT_CHECK(bad < 0, "embedding: id ", int64_t(ids64.view({n}).to(Device::cpu()).data<int64_t>()[bad]),
-                " at position ", position_str(ids.shape(), bad), " of ids ", ids.describe(), " is outside [0, ", vocab,
-                ") (weight ", weight.describe(), ")");
+    // Checked when the host next waits for the device (cuda::defer_check); the kernels below read no
+    // row for an id outside [0, vocab).
+    const Tensor first_bad = Tensor::empty({1}, DType::I64, weight.device());
+    gpu::find_first_invalid_id(ids64.data<int64_t>(), n, vocab, first_bad.data<int64_t>(), detail::stream_of(weight));
+    cuda::defer_check(first_bad, [ids64, shape = ids.shape(), ids_text = ids.describe(), weight_text = weight.describe(),
+                                  vocab, n](int64_t bad) {
+      std::ostringstream os;
+      os << "embedding: id " << ids64.view({n}).to(Device::cpu()).data<int64_t>()[bad] << " at position "
+         << position_str(shape, bad) << " of ids " << ids_text << " is outside [0, " << vocab << ") (weight "
+         << weight_text << ")";
+      return os.str();
+    });
     gpu::embedding_forward(weight.raw_data(), weight.dtype(), ids64.data<int64_t>(), out.raw_data(), n, vocab, dim,
                            detail::stream_of(weight));
     if (needs_record({weight})) {

@@ -88,7 +88,9 @@ __global__ void __launch_bounds__(kThreads)
 template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     backward_kernel(const T* __restrict__ logits, const int64_t* __restrict__ targets, const float* __restrict__ lse,
-                    float scale, T* __restrict__ grad, int64_t vocab, int64_t ignore_index) {
+                    const float* __restrict__ grad_loss, const int64_t* __restrict__ kept, T* __restrict__ grad,
+                    int64_t vocab, int64_t ignore_index) {
+  const float scale = !kept ? *grad_loss : *kept > 0 ? float(double(*grad_loss) / double(*kept)) : 0.0f;
   const int64_t r = blockIdx.x, t = targets[r];
   const bool ignored = t == ignore_index;
   const float row_lse = lse[r];
@@ -161,19 +163,15 @@ template <typename Launch> void dispatch(DType type, int64_t vocab, const void* 
 
 }  // namespace
 
-int64_t first_invalid_target(const int64_t* targets, int64_t rows, int64_t vocab, int64_t ignore_index,
-                             int64_t* scratch, cudaStream_t stream) {
-  if (rows == 0) return -1;
+void find_first_invalid_target(const int64_t* targets, int64_t rows, int64_t vocab, int64_t ignore_index,
+                               int64_t* first, cudaStream_t stream) {
   // All bits set reads as -1 and as the largest unsigned value, which atomicMin lowers to the first bad row.
-  KRAIT_CUDA_CHECK(cudaMemsetAsync(scratch, 0xff, sizeof(int64_t), stream));
+  KRAIT_CUDA_CHECK(cudaMemsetAsync(first, 0xff, sizeof(int64_t), stream));
+  if (rows == 0) return;
   const int64_t blocks = std::min<int64_t>((rows + kThreads - 1) / kThreads, 1024);
   first_invalid_kernel<<<blocks, kThreads, 0, stream>>>(targets, rows, vocab, ignore_index,
-                                                        reinterpret_cast<unsigned long long*>(scratch));
+                                                        reinterpret_cast<unsigned long long*>(first));
   KRAIT_CUDA_CHECK_LAUNCH("first_invalid_kernel");
-  int64_t first = -1;
-  KRAIT_CUDA_CHECK(cudaMemcpyAsync(&first, scratch, sizeof first, cudaMemcpyDeviceToHost, stream));
-  KRAIT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return first;
 }
 
 void cross_entropy_forward(const void* logits, DType type, const int64_t* targets, float* loss, float* lse,
@@ -194,15 +192,16 @@ void cross_entropy_reduce(const float* loss, const int64_t* targets, int64_t row
   KRAIT_CUDA_CHECK_LAUNCH("cross_entropy reduce_kernel");
 }
 
-void cross_entropy_backward(const void* logits, DType type, const int64_t* targets, const float* lse, float scale,
-                            void* grad_logits, int64_t rows, int64_t vocab, int64_t ignore_index,
-                            cudaStream_t stream) {
+void cross_entropy_backward(const void* logits, DType type, const int64_t* targets, const float* lse,
+                            const float* grad_loss, const int64_t* kept, void* grad_logits, int64_t rows, int64_t vocab,
+                            int64_t ignore_index, cudaStream_t stream) {
   check_args(type, rows, vocab, "cuda cross_entropy_backward");
   if (rows == 0) return;
   dispatch(type, vocab, logits, grad_logits, [&](auto layout) {
     using T = typename decltype(layout)::Type;
     backward_kernel<T, decltype(layout)::kWidth><<<rows, kThreads, 0, stream>>>(
-        static_cast<const T*>(logits), targets, lse, scale, static_cast<T*>(grad_logits), vocab, ignore_index);
+        static_cast<const T*>(logits), targets, lse, grad_loss, kept, static_cast<T*>(grad_logits), vocab,
+        ignore_index);
     KRAIT_CUDA_CHECK_LAUNCH("cross_entropy backward_kernel");
   });
 }

@@ -12,10 +12,11 @@
 
 namespace krait::kernels::cuda {
 
-// The first row whose target is neither ignore_index nor in [0, vocab), or -1 (cpu::first_invalid_target).
-// scratch: one int64 on the device. Synchronizes the stream to bring the answer to the host.
-int64_t first_invalid_target(const int64_t* targets, int64_t rows, int64_t vocab, int64_t ignore_index,
-                             int64_t* scratch, cudaStream_t stream);
+// *first (one int64 on the device) = the first row whose target is neither ignore_index nor in
+// [0, vocab), or -1 (cpu::first_invalid_target). Only enqueued: the host reads *first when it next
+// waits for the device. The other kernels here read no logit at an invalid target.
+void find_first_invalid_target(const int64_t* targets, int64_t rows, int64_t vocab, int64_t ignore_index,
+                               int64_t* first, cudaStream_t stream);
 
 // logits (rows, vocab) -> lse[r] = log(sum_v exp(logits[r, v])) for every row (max-shifted) and
 // loss[r] = lse[r] - logits[r, targets[r]], 0 for ignored rows (NaN for an invalid target, which is not read).
@@ -29,9 +30,11 @@ void cross_entropy_reduce(const float* loss, const int64_t* targets, int64_t row
                           float* total, int64_t* kept, cudaStream_t stream);
 
 // grad_logits (rows, vocab, `type`) = scale * (softmax(logits[r]) - onehot(targets[r])) for kept rows, zero
-// for ignored ones, with the softmax recomputed as exp(logits - lse).
-void cross_entropy_backward(const void* logits, DType type, const int64_t* targets, const float* lse, float scale,
-                            void* grad_logits, int64_t rows, int64_t vocab, int64_t ignore_index,
-                            cudaStream_t stream);
+// for ignored ones, with the softmax recomputed as exp(logits - lse). scale = *grad_loss (the gradient
+// reaching the loss), divided by *kept for a mean when kept is not null (0 when no row is kept); both
+// are read on the device, so nothing waits for the host.
+void cross_entropy_backward(const void* logits, DType type, const int64_t* targets, const float* lse,
+                            const float* grad_loss, const int64_t* kept, void* grad_logits, int64_t rows, int64_t vocab,
+                            int64_t ignore_index, cudaStream_t stream);
 
 }  // namespace krait::kernels::cuda

@@ -171,17 +171,13 @@ void launch_backward_rows(const void* grad_out, const Workspace& w, float* grad_
 
 }  // namespace
 
-int64_t first_invalid_id(const int64_t* ids, int64_t n, int64_t vocab, int64_t* scratch, cudaStream_t stream) {
-  if (n == 0) return -1;
+void find_first_invalid_id(const int64_t* ids, int64_t n, int64_t vocab, int64_t* first, cudaStream_t stream) {
   // All bits set reads as -1 and as the largest unsigned value, which atomicMin lowers to the first bad position.
-  KRAIT_CUDA_CHECK(cudaMemsetAsync(scratch, 0xff, sizeof(int64_t), stream));
+  KRAIT_CUDA_CHECK(cudaMemsetAsync(first, 0xff, sizeof(int64_t), stream));
+  if (n == 0) return;
   const int64_t blocks = std::min<int64_t>((n + kThreads - 1) / kThreads, 1024);
-  first_invalid_kernel<<<blocks, kThreads, 0, stream>>>(ids, n, vocab, reinterpret_cast<unsigned long long*>(scratch));
+  first_invalid_kernel<<<blocks, kThreads, 0, stream>>>(ids, n, vocab, reinterpret_cast<unsigned long long*>(first));
   KRAIT_CUDA_CHECK_LAUNCH("embedding first_invalid_kernel");
-  int64_t first = -1;
-  KRAIT_CUDA_CHECK(cudaMemcpyAsync(&first, scratch, sizeof first, cudaMemcpyDeviceToHost, stream));
-  KRAIT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return first;
 }
 
 void embedding_forward(const void* weight, DType type, const int64_t* ids, void* out, int64_t n, int64_t vocab,

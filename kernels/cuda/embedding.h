@@ -11,9 +11,9 @@
 
 namespace krait::kernels::cuda {
 
-// The position of the first id outside [0, vocab), or -1 (cpu::first_invalid_id). scratch: one int64 on the
-// device. Synchronizes the stream to bring the answer to the host.
-int64_t first_invalid_id(const int64_t* ids, int64_t n, int64_t vocab, int64_t* scratch, cudaStream_t stream);
+// *first (one int64 on the device) = the position of the first id outside [0, vocab), or -1
+// (cpu::first_invalid_id). Only enqueued: the host reads *first when it next waits for the device.
+void find_first_invalid_id(const int64_t* ids, int64_t n, int64_t vocab, int64_t* first, cudaStream_t stream);
 
 // out (n, dim) = weight[ids] with weight (vocab, dim), both f32 or both bf16 (`type`). Ids must be valid; a
 // row for an invalid id is zero (the weight is never read out of bounds).

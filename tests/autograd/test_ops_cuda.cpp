@@ -2,6 +2,7 @@
 // sizes. Skipped where there is no CUDA device.
 #include <gtest/gtest.h>
 
+#include "autograd/cuda_context.h"
 #include "autograd/ops.h"
 #include "common/error.h"
 #include "tests/support/gradcheck.h"
@@ -151,11 +152,38 @@ TEST_F(CudaOps, SelectiveScan) {
   }
 }
 
+// Ids and targets are checked on the device and reported when the host next waits for it (reading a
+// value back, or cuda::synchronize), naming the op, the bad value and where it is; the kernels stay in
+// bounds meanwhile. A failed check is reported once.
+std::string error_reading_back(const Tensor& t) {
+  try {
+    t.to(Device::cpu());
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 TEST_F(CudaOps, BadIdsAndTargetsAreErrors) {
   const Tensor table = rand({10, 4}).to(Device::cuda());
-  EXPECT_THROW(ops::embedding(table, Tensor::from_indices({1, 10}, {2}).to(Device::cuda())), Error);
+  const Tensor rows = ops::embedding(table, Tensor::from_indices({1, 2, 10}, {3}).to(Device::cuda()));
+  const std::string id_error = error_reading_back(rows);
+  EXPECT_NE(id_error.find("embedding: id 10 at position"), std::string::npos) << id_error;
+  EXPECT_NO_THROW(rows.to(Device::cpu()));  // reported once
+
   const Tensor logits = rand({2, 10}).to(Device::cuda());
-  EXPECT_THROW(ops::cross_entropy(logits, Tensor::from_indices({1, 11}, {2}).to(Device::cuda())), Error);
+  const Tensor loss = ops::cross_entropy(logits, Tensor::from_indices({1, 11}, {2}).to(Device::cuda()));
+  std::string target_error;
+  try {
+    cuda::synchronize(0);
+  } catch (const Error& e) {
+    target_error = e.what();
+  }
+  EXPECT_NE(target_error.find("cross_entropy: target 11 of row 1"), std::string::npos) << target_error;
+
+  // Valid ids and targets leave nothing to report.
+  const Tensor ok = ops::embedding(table, Tensor::from_indices({0, 9}, {2}).to(Device::cuda()));
+  EXPECT_EQ(error_reading_back(ok), "");
 }
 
 }  // namespace

@@ -55,6 +55,12 @@ DeviceBuffer upload_ids(const std::vector<int64_t>& ids) {
   return buffer;
 }
 
+int64_t download_index(const DeviceBuffer& buffer) {
+  int64_t v = 0;
+  copy(&v, buffer.get(), sizeof v, CopyKind::DeviceToHost, 0);
+  return v;
+}
+
 std::vector<double> download(const DeviceBuffer& buffer, DType type, int64_t n) {
   KRAIT_CHECK(size_t(n) * dtype_size(type) <= buffer.bytes(), "download: buffer too small");
   std::vector<uint8_t> host(size_t(n) * dtype_size(type));

@@ -53,6 +53,8 @@ DeviceBuffer upload(const std::vector<double>& v, DType type);
 DeviceBuffer upload_ids(const std::vector<int64_t>& ids);
 // The first n elements of buffer, read as `type`.
 std::vector<double> download(const DeviceBuffer& buffer, DType type, int64_t n);
+// The int64 at the start of buffer (an index a kernel left on the device).
+int64_t download_index(const DeviceBuffer& buffer);
 
 // The relative tolerance for results stored in `type`: f32 1e-5, bf16 1/128 (two units in the last place).
 double tolerance(DType type);

@@ -68,8 +68,9 @@ TEST(CudaCrossEntropy, MatchesCpu) {
                          nullptr, nullptr);
     cross_entropy_reduce(dloss.as<float>(), dtargets.as<int64_t>(), c.rows, kIgnore, false, dsum.as<float>(), nullptr,
                          nullptr);
-    cross_entropy_backward(dlogits.get(), c.type, dtargets.as<int64_t>(), dlse.as<float>(), float(scale),
-                           dgrad.get(), c.rows, c.vocab, kIgnore, nullptr);
+    const DeviceBuffer dgrad_loss = testing::upload({0.7}, DType::F32);  // the mean's gradient, / kept on the device
+    cross_entropy_backward(dlogits.get(), c.type, dtargets.as<int64_t>(), dlse.as<float>(), dgrad_loss.as<float>(),
+                           dkept.as<int64_t>(), dgrad.get(), c.rows, c.vocab, kIgnore, nullptr);
 
     // Losses and statistics are f32 from exactly rounded inputs: f32 tolerance for either logits type.
     testing::expect_close(testing::download(dlse, DType::F32, c.rows), lse, 1e-5, what + " lse");
@@ -99,8 +100,12 @@ TEST(CudaCrossEntropy, AllRowsIgnoredGiveZeroMeanAndZeroGradient) {
                         vocab, kIgnore, nullptr);
   cross_entropy_reduce(dloss.as<float>(), dtargets.as<int64_t>(), rows, kIgnore, true, dmean.as<float>(), nullptr,
                        nullptr);
-  cross_entropy_backward(dlogits.get(), DType::F32, dtargets.as<int64_t>(), dlse.as<float>(), 1.0f, dgrad.get(), rows,
-                         vocab, kIgnore, nullptr);
+  DeviceBuffer dkept(8);
+  cross_entropy_reduce(dloss.as<float>(), dtargets.as<int64_t>(), rows, kIgnore, true, dmean.as<float>(),
+                       dkept.as<int64_t>(), nullptr);
+  const DeviceBuffer dgrad_loss = testing::upload({1.0}, DType::F32);
+  cross_entropy_backward(dlogits.get(), DType::F32, dtargets.as<int64_t>(), dlse.as<float>(), dgrad_loss.as<float>(),
+                         dkept.as<int64_t>(), dgrad.get(), rows, vocab, kIgnore, nullptr);
   EXPECT_EQ(testing::download(dmean, DType::F32, 1)[0], 0.0);
   EXPECT_EQ(testing::download(dgrad, DType::F32, rows * vocab), std::vector<double>(rows * vocab, 0.0));
 }
@@ -112,14 +117,15 @@ TEST(CudaCrossEntropy, FirstInvalidTarget) {
   DeviceBuffer scratch(8);
   {
     const DeviceBuffer d = testing::upload_ids(targets);
-    EXPECT_EQ(first_invalid_target(d.as<int64_t>(), 5000, 10, kIgnore, scratch.as<int64_t>(), nullptr), -1);
+    find_first_invalid_target(d.as<int64_t>(), 5000, 10, kIgnore, scratch.as<int64_t>(), nullptr);
+    EXPECT_EQ(download_index(scratch), -1);
   }
   targets[4321] = 10;
   targets[2500] = -1;
   const DeviceBuffer d = testing::upload_ids(targets);
-  EXPECT_EQ(first_invalid_target(d.as<int64_t>(), 5000, 10, kIgnore, scratch.as<int64_t>(), nullptr), 2500);
-  EXPECT_EQ(first_invalid_target(d.as<int64_t>(), 5000, 10, kIgnore, scratch.as<int64_t>(), nullptr),
-            cpu::first_invalid_target(targets.data(), 5000, 10, kIgnore));
+  find_first_invalid_target(d.as<int64_t>(), 5000, 10, kIgnore, scratch.as<int64_t>(), nullptr);
+  EXPECT_EQ(download_index(scratch), 2500);
+  EXPECT_EQ(download_index(scratch), cpu::first_invalid_target(targets.data(), 5000, 10, kIgnore));
 }
 
 }  // namespace

@@ -71,13 +71,15 @@ TEST(CudaEmbedding, InvalidIds) {
   DeviceBuffer scratch(8);
   {
     const DeviceBuffer dids = testing::upload_ids(ids);
-    EXPECT_EQ(first_invalid_id(dids.as<int64_t>(), n, vocab, scratch.as<int64_t>(), nullptr), -1);
+    find_first_invalid_id(dids.as<int64_t>(), n, vocab, scratch.as<int64_t>(), nullptr);
+    EXPECT_EQ(download_index(scratch), -1);
   }
   ids[2999] = -7;
   ids[1234] = vocab;
   EXPECT_EQ(cpu::first_invalid_id(ids.data(), n, vocab), 1234);
   const DeviceBuffer dids = testing::upload_ids(ids);
-  EXPECT_EQ(first_invalid_id(dids.as<int64_t>(), n, vocab, scratch.as<int64_t>(), nullptr), 1234);
+  find_first_invalid_id(dids.as<int64_t>(), n, vocab, scratch.as<int64_t>(), nullptr);
+  EXPECT_EQ(download_index(scratch), 1234);
 
   // Forward: zero rows for the invalid ids. Backward: the valid positions alone.
   const std::vector<double> weight = testing::random_values(rng, vocab * dim, -1, 1, DType::F32);
