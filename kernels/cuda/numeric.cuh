@@ -84,4 +84,21 @@ __device__ __forceinline__ void store_run(T* row, int64_t t, int64_t end, bool v
 
 __device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
+// softplus(x) = log(1 + e^x) within a few ulp and without branches, as max(x, 0) + log1p(e^-|x|) with
+// log1p(y) = 2 atanh(s) = 2 (s + s^3/3 + ... + s^13/13), s = y / (2 + y) <= 1/3 — the series of the CPU
+// scan's cpu::fast_softplus (kernels/cpu/fast_math.h), here on the fast e^x and division. Equal to x
+// in float above the reference's threshold of 20, where e^-x is below half an ulp of x.
+__device__ __forceinline__ float fast_softplus(float x) {
+  const float y = __expf(-fabsf(x));
+  const float s = __fdividef(y, 2.0f + y), s2 = s * s;
+  float p = 2.0f / 13;
+  p = fmaf(p, s2, 2.0f / 11);
+  p = fmaf(p, s2, 2.0f / 9);
+  p = fmaf(p, s2, 2.0f / 7);
+  p = fmaf(p, s2, 2.0f / 5);
+  p = fmaf(p, s2, 2.0f / 3);
+  p = fmaf(p, s2, 2.0f);
+  return fmaxf(x, 0.0f) + s * p;
+}
+
 }  // namespace krait::kernels::cuda::numeric

@@ -94,7 +94,7 @@ __global__ void __launch_bounds__(kBackWarps * kLanes, 2) backward_time_kernel(c
 #pragma unroll
         for (int i = 0; i < kI; ++i) {
           const float v = dt[i] + bias;
-          dt[i] = tl + i >= lim ? 0.0f : !a.softplus || v > kSoftplusThreshold ? v : log1pf(__expf(v));
+          dt[i] = tl + i >= lim ? 0.0f : a.softplus ? numeric::fast_softplus(v) : v;
           du[i] = dt[i] * u[i];
           dsum += dt[i];
           if (a.z) dy[i] *= z[i] * fast_sigmoid(z[i]);

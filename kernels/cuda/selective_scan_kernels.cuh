@@ -290,7 +290,7 @@ struct Stager {
         // Branch free, so the elements' softplus chains interleave.
         const float v = to_float(delta[k]) + rows.bias[ch], e = __expf(v);
         const bool linear = !a.softplus || v > kSoftplusThreshold;
-        dt = linear ? v : log1pf(e);
+        dt = a.softplus ? numeric::fast_softplus(v) : v;
         if constexpr ((kOut & kOutSlope) != 0) slope = linear ? 1.0f : e * __frcp_rn(1.0f + e);
       }
       if constexpr (kLoadZ)
