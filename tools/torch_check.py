@@ -10,7 +10,7 @@ mamba_ssm or Krait code, with the checkpoint's weights (/model/<param>) and the 
 entries. It runs the dump's batch (ids, targets) in float64 with torch autograd and compares:
 logits (max |difference| over max |reference|), the loss (relative difference) and each parameter's
 gradient (relative L2 error, ||krait - ref|| / ||ref||). Prints a table; exits 1 if any error
-exceeds the tolerance, which follows the dump's compute_dtype (f32: 1e-4, bf16: 3e-2) unless --tol
+exceeds the tolerance, which follows the dump's compute_dtype (f32: 1e-4, bf16: 6e-2) unless --tol
 is given. Needs torch, h5py and numpy.
 """
 import argparse
@@ -21,7 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-TOLERANCE = {"f32": 1e-4, "bf16": 3e-2, "f64": 1e-10}
+# bf16: every activation and matmul input is rounded to 8 bits of mantissa. On the 8-layer quickstart
+# model a few steps into training, most gradients come out within 1-2%, but x_proj.weight's (a sum
+# over all tokens with much cancellation) reaches 3-4.5% on an H100, the same for builds with
+# different kernels; a wrong gradient is off by O(1).
+TOLERANCE = {"f32": 1e-4, "bf16": 6e-2, "f64": 1e-10}
 
 
 def read_array(dataset):
