@@ -93,8 +93,7 @@ __global__ void __launch_bounds__(kBackWarps * kLanes, 2) backward_time_kernel(c
         if (a.z) load_run<kI>(a.z + row, tl, lim, vec, z);
 #pragma unroll
         for (int i = 0; i < kI; ++i) {
-          const float v = dt[i] + bias;
-          dt[i] = tl + i >= lim ? 0.0f : a.softplus ? numeric::fast_softplus(v) : v;
+          dt[i] = tl + i >= lim ? 0.0f : step_size(dt[i] + bias, a.softplus);
           du[i] = dt[i] * u[i];
           dsum += dt[i];
           if (a.z) dy[i] *= z[i] * fast_sigmoid(z[i]);
@@ -236,9 +235,7 @@ __global__ void __launch_bounds__(kBackWarps * kLanes, 2) backward_time_kernel(c
         float dbias = 0.0f;
 #pragma unroll
         for (int i = 0; i < kI; ++i) {
-          const float v = raw[i] + bias;
-          const float slope = !a.softplus || v > kSoftplusThreshold ? 1.0f : fast_sigmoid(v);
-          raw[i] = fmaf(wa[i], kLn2, u[i] * hB[i]) * slope;  // ddelta
+          raw[i] = fmaf(wa[i], kLn2, u[i] * hB[i]) * step_slope(raw[i] + bias, a.softplus);  // ddelta
           dbias += raw[i];
           out[i] = fmaf(dy[i], skip, dt[i] * hB[i]);
         }

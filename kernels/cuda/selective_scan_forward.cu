@@ -61,8 +61,7 @@ __global__ void __launch_bounds__(kForwardWarps * kLanes, 2) forward_kernel(cons
     float dsum = 0.0f;
 #pragma unroll
     for (int i = 0; i < kItems; ++i) {
-      const float v = dt[i] + bias;
-      const float delta = tl + i >= lim ? 0.0f : a.softplus ? numeric::fast_softplus(v) : v;
+      const float delta = tl + i >= lim ? 0.0f : step_size(dt[i] + bias, a.softplus);
       dt[i] = delta;
       y[i] = skip * du[i];
       du[i] *= delta;

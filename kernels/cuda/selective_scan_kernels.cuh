@@ -203,6 +203,14 @@ __device__ __forceinline__ float exp2_approx(float x) {
 // σ(x) from the fast e^x and reciprocal: within a few float ulps.
 __device__ __forceinline__ float fast_sigmoid(float x) { return __frcp_rn(1.0f + __expf(-x)); }
 
+// Δ from v = delta + delta_bias: softplus(v) under the softplus option, else v.
+__device__ __forceinline__ float step_size(float v, bool softplus) { return softplus ? numeric::fast_softplus(v) : v; }
+
+// dΔ/dv: σ(v) under softplus below the reference's threshold (above it softplus is v), else 1.
+__device__ __forceinline__ float step_slope(float v, bool softplus) {
+  return !softplus || v > kSoftplusThreshold ? 1.0f : fast_sigmoid(v);
+}
+
 // What a kernel stages per (channel, step) into shared-memory rows of T + 1 floats per channel.
 enum : unsigned {
   kOutDelta = 1,   // Δ
@@ -288,10 +296,9 @@ struct Stager {
       float dt = 0.0f, slope = 1.0f, zz = 0.0f, dy = 0.0f, gz = 0.0f;
       if constexpr (kLoadDelta) {
         // Branch free, so the elements' softplus chains interleave.
-        const float v = to_float(delta[k]) + rows.bias[ch], e = __expf(v);
-        const bool linear = !a.softplus || v > kSoftplusThreshold;
-        dt = a.softplus ? numeric::fast_softplus(v) : v;
-        if constexpr ((kOut & kOutSlope) != 0) slope = linear ? 1.0f : e * __frcp_rn(1.0f + e);
+        const float v = to_float(delta[k]) + rows.bias[ch];
+        dt = step_size(v, a.softplus);
+        if constexpr ((kOut & kOutSlope) != 0) slope = step_slope(v, a.softplus);
       }
       if constexpr (kLoadZ)
         if (a.z) zz = to_float(z[k]);
