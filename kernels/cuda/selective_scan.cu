@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <type_traits>
 
 #include "common/error.h"
@@ -30,6 +31,15 @@ constexpr int64_t kChunkAlign = scan::kSavedEvery;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Whether rows of length len in these buffers (null ones skipped) may be read and written as 16-byte
+// vectors: len a whole number of vectors and every buffer 16-byte aligned.
+template <typename T> bool vector_rows(const ScanProblem<T>& p, std::initializer_list<const void*> buffers) {
+  if (p.len % (16 / int64_t(sizeof(T))) != 0) return false;
+  for (const void* b : buffers)
+    if (b && !aligned16(b)) return false;
+  return true;
+}
 template <typename T> int64_t saved_per_row(const ScanProblem<T>& p) { return ceil_div(p.len, scan::kSavedEvery); }
 
 int sm_count() {
@@ -163,8 +173,7 @@ template <typename T> scan::KernelArgs<T> make_args(const ScanProblem<T>& p, con
   a.chunks = plan.chunks;
   a.bwd_items = plan.bwd_items;
   a.saved_per_row = saved_per_row(p);
-  const bool len_fits = p.len % (16 / int64_t(sizeof(T))) == 0;
-  a.vec_rows = len_fits && (!p.B_variable || aligned16(p.B)) && (!p.C_variable || aligned16(p.C));
+  a.vec_rows = vector_rows(p, {p.B_variable ? p.B : nullptr, p.C_variable ? p.C : nullptr});
   return a;
 }
 
@@ -274,8 +283,7 @@ void selective_scan_forward(const ScanProblem<T>& p, T* out, float* saved_states
   carve_forward(p, plan, w, a);
   a.out = out;
   a.saved_out = saved_states;
-  a.vec_io = p.len % (16 / int64_t(sizeof(T))) == 0 && aligned16(p.u) && aligned16(p.delta) &&
-             (!p.z || aligned16(p.z)) && aligned16(out);
+  a.vec_io = vector_rows(p, {p.u, p.delta, p.z, out});
   dispatch(plan, p.B_variable, p.C_variable, [&](auto, auto bv, auto cv) {
     constexpr bool BV = decltype(bv)::value, CV = decltype(cv)::value;
     if (plan.chunks > 1) {
@@ -304,6 +312,7 @@ void selective_scan_backward(const ScanProblem<T>& p, const T* grad_out, const f
   a.du = g.u;
   a.ddelta = g.delta;
   a.dz = g.z;
+  a.vec_io = vector_rows(p, {p.u, p.delta, p.z, grad_out, g.u, g.delta, p.z ? g.z : nullptr});
   dispatch(plan, p.B_variable, p.C_variable, [&](auto ng, auto bv, auto cv) {
     constexpr int NG = decltype(ng)::value;
     constexpr bool BV = decltype(bv)::value, CV = decltype(cv)::value;

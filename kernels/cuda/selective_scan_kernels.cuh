@@ -163,7 +163,8 @@ struct KernelArgs {
   // plan
   int groups, state_pad, channel_blocks, back_channels;
   int tile_grad, tile_grad_log2, tile_bwd, tile_bwd_log2;
-  bool vec_io;    // u, delta, z, out rows may be read and written as 16-byte vectors (aligned, len fits)
+  bool vec_io;    // the rows of u, delta, z and out (forward) or grad_out, du, ddelta, dz (backward) may be
+                  // read and written as 16-byte vectors (aligned, len fits)
   bool vec_rows;  // likewise the input-dependent B and C rows
   int64_t chunk_len, chunks, bwd_items;
   // forward
