@@ -10,6 +10,17 @@ void Batch::resize(int64_t rows, int64_t length) {
   seq_len = length;
   inputs.resize(static_cast<size_t>(rows * length));
   targets.resize(static_cast<size_t>(rows * length));
+  labels.clear();
+  lengths.clear();
+}
+
+void Batch::resize_classify(int64_t rows, int64_t length) {
+  batch_size = rows;
+  seq_len = length;
+  inputs.resize(static_cast<size_t>(rows * length));
+  targets.clear();
+  labels.resize(static_cast<size_t>(rows));
+  lengths.clear();
 }
 
 void read_window(const TokenSource& source, uint64_t start, Batch& batch, int64_t row) {

@@ -2,7 +2,7 @@
 # Installs Krait's build dependencies from Debian 12 packages (skips apt when all are present).
 # The CUDA Toolkit is expected at /usr/local/cuda; without it Krait builds CPU-only.
 set -euo pipefail
-packages=(cmake ninja-build g++ pkg-config libhdf5-dev libyaml-cpp-dev libcli11-dev libgtest-dev)
+packages=(cmake ninja-build g++ pkg-config libhdf5-dev libyaml-cpp-dev libcli11-dev libgtest-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
