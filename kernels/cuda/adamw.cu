@@ -204,7 +204,7 @@ void adamw_step(const AdamWTensor* tensors, int count, void* workspace, cudaStre
   check_grid(chunks);
   upload(rows, workspace, stream);
   adamw_kernel<<<chunks, kThreads, 0, stream>>>(static_cast<const AdamWRow*>(workspace), int(rows.size()));
-  KRAIT_CUDA_CHECK_LAUNCH("adamw_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("adamw adamw_kernel");
 }
 
 size_t sum_squares_workspace_bytes(const FloatBuffer* buffers, int count) {
@@ -226,9 +226,9 @@ void sum_squares(const FloatBuffer* buffers, int count, double* result, void* wo
   const size_t table_bytes = align_up(rows.size() * sizeof(BufferRow));
   double* partial = reinterpret_cast<double*>(static_cast<char*>(workspace) + table_bytes);
   sum_squares_kernel<<<chunks, kThreads, 0, stream>>>(table, int(rows.size()), partial);
-  KRAIT_CUDA_CHECK_LAUNCH("sum_squares_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("adamw (gradient norm) sum_squares_kernel");
   sum_partials_kernel<<<1, kThreads, 0, stream>>>(partial, chunks, result);
-  KRAIT_CUDA_CHECK_LAUNCH("sum_partials_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("adamw (gradient norm) sum_partials_kernel");
 }
 
 size_t scale_inplace_workspace_bytes(int count) { return size_t(count) * sizeof(BufferRow); }
@@ -240,7 +240,7 @@ void scale_inplace(const FloatBuffer* buffers, int count, float alpha, void* wor
   check_grid(chunks);
   upload(rows, workspace, stream);
   scale_kernel<<<chunks, kThreads, 0, stream>>>(static_cast<const BufferRow*>(workspace), int(rows.size()), alpha);
-  KRAIT_CUDA_CHECK_LAUNCH("scale_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("adamw (gradient scaling) scale_kernel");
 }
 
 }  // namespace krait::kernels::cuda

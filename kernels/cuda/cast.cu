@@ -30,7 +30,7 @@ template <typename From, typename To> void launch(const void* src, void* dst, in
   constexpr int kThreads = 256;
   const int64_t blocks = std::min<int64_t>((n + kThreads - 1) / kThreads, 65535);
   cast_kernel<From, To><<<blocks, kThreads, 0, stream>>>(static_cast<const From*>(src), static_cast<To*>(dst), n);
-  KRAIT_CUDA_CHECK_LAUNCH("cast_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("cast cast_kernel");
 }
 
 template <typename From> void launch_from(const void* src, void* dst, DType dst_type, int64_t n, cudaStream_t s) {

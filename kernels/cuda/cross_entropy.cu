@@ -171,7 +171,7 @@ void find_first_invalid_target(const int64_t* targets, int64_t rows, int64_t voc
   const int64_t blocks = std::min<int64_t>((rows + kThreads - 1) / kThreads, 1024);
   first_invalid_kernel<<<blocks, kThreads, 0, stream>>>(targets, rows, vocab, ignore_index,
                                                         reinterpret_cast<unsigned long long*>(first));
-  KRAIT_CUDA_CHECK_LAUNCH("first_invalid_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("cross_entropy first_invalid_kernel");
 }
 
 void cross_entropy_forward(const void* logits, DType type, const int64_t* targets, float* loss, float* lse,

@@ -92,7 +92,7 @@ void launch_pointwise(const void* a, const void* b, void* y, int64_t n, int64_t 
   const int64_t blocks = std::min<int64_t>((packs + kThreads - 1) / kThreads, kMaxBlocks);
   pointwise_kernel<T, V, kInputs, kBroadcast><<<blocks, kThreads, 0, stream>>>(
       static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(y), packs, inner / V, op);
-  KRAIT_CUDA_CHECK_LAUNCH("pointwise_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("elementwise pointwise_kernel");
 }
 
 // Runs op over outer * inner elements (b, when read, has inner elements) with packs of kPack when inner
@@ -171,11 +171,11 @@ void launch_sum_outer(const void* x, const void* w, void* out, int64_t outer, in
   sum_outer_chunk_kernel<T, kProduct><<<grid, block, 0, stream>>>(
       static_cast<const T*>(x), static_cast<const T*>(w), partial, static_cast<T*>(out), outer, inner,
       s.rows_per_chunk);
-  KRAIT_CUDA_CHECK_LAUNCH("sum_outer_chunk_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("elementwise sum_outer_chunk_kernel");
   if (s.chunks == 1) return;
   sum_chunks_kernel<T><<<(inner + kThreads - 1) / kThreads, kThreads, 0, stream>>>(partial, static_cast<T*>(out),
                                                                                      s.chunks, inner);
-  KRAIT_CUDA_CHECK_LAUNCH("sum_chunks_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("elementwise sum_chunks_kernel");
 }
 
 }  // namespace

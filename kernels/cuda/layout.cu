@@ -57,14 +57,14 @@ void launch_swap(const void* src, void* dst, int64_t outer, int64_t d0, int64_t 
     const dim3 grid((d1 + kTile - 1) / kTile, (d0 + kTile - 1) / kTile, outer);
     transpose_tiles<T><<<grid, dim3(kTile, kTileRows), 0, stream>>>(static_cast<const T*>(src), static_cast<T*>(dst),
                                                                     d0, d1);
-    KRAIT_CUDA_CHECK_LAUNCH("transpose_tiles");
+    KRAIT_CUDA_CHECK_LAUNCH("layout transpose_tiles");
     return;
   }
   constexpr int kThreads = 256;
   const int64_t blocks = std::min<int64_t>((total + kThreads - 1) / kThreads, 1 << 20);
   swap_axes_kernel<T><<<blocks, kThreads, 0, stream>>>(static_cast<const T*>(src), static_cast<T*>(dst), outer, d0,
                                                        mid, d1, inner);
-  KRAIT_CUDA_CHECK_LAUNCH("swap_axes_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("layout swap_axes_kernel");
 }
 
 }  // namespace

@@ -251,7 +251,7 @@ template <typename Out> void sum_parts(const float* parts, int64_t count, int64_
   constexpr int kThreads = 256;
   const int64_t blocks = std::min<int64_t>(ceil_div(m, kThreads), 16 * int64_t(sm_count()));
   sum_parts_kernel<<<blocks, kThreads, 0, stream>>>(parts, count, m, out);
-  KRAIT_CUDA_CHECK_LAUNCH("sum_parts_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("selective_scan sum_parts_kernel");
 }
 
 int carry_blocks(int64_t threads) { return int(ceil_div(threads, 256)); }
@@ -292,7 +292,7 @@ void selective_scan_forward(const ScanProblem<T>& p, T* out, float* saved_states
       const int64_t threads = p.batch * p.dim * p.state;
       carry_states_kernel<<<carry_blocks(threads), 256, 0, stream>>>(a.chunk_state, a.chunk_dsum, p.A, p.batch * p.dim,
                                                                     a.dim, a.state, plan.chunks, a.chunk_start);
-      KRAIT_CUDA_CHECK_LAUNCH("carry_states_kernel");
+      KRAIT_CUDA_CHECK_LAUNCH("selective_scan carry_states_kernel");
     }
     scan::launch_forward<T, BV, CV>(a, plan, stream);
   });
@@ -322,7 +322,7 @@ void selective_scan_backward(const ScanProblem<T>& p, const T* grad_out, const f
       const int64_t threads = p.batch * p.dim * p.state;
       carry_state_grads_kernel<<<carry_blocks(threads), 256, 0, stream>>>(
           a.chunk_state, a.chunk_dsum, p.A, p.batch * p.dim, a.dim, a.state, plan.chunks, a.chunk_carry);
-      KRAIT_CUDA_CHECK_LAUNCH("carry_state_grads_kernel");
+      KRAIT_CUDA_CHECK_LAUNCH("selective_scan carry_state_grads_kernel");
     }
     if constexpr (NG == 4) scan::launch_backward_time<T, BV, CV>(a, plan, stream);
     else scan::launch_backward<T, NG, BV, CV>(a, plan, stream);

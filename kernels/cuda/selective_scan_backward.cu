@@ -342,7 +342,7 @@ void launch_chunk_state_grads(const KernelArgs<T>& a, const Plan& plan, cudaStre
   KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(plan.grad_smem)));
   const dim3 grid(plan.channel_blocks, unsigned(plan.chunks - 1), a.batch);  // chunk 0 passes nothing on
   kernel<<<grid, plan.groups * kLanes, plan.grad_smem, stream>>>(a);
-  KRAIT_CUDA_CHECK_LAUNCH("chunk_state_grad_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("selective_scan chunk_state_grad_kernel");
 }
 
 template <typename T, int NG, bool kBVar, bool kCVar>
@@ -361,7 +361,7 @@ void launch_backward(const KernelArgs<T>& a, const Plan& plan, cudaStream_t stre
   const auto kernel = backward_kernel<T, NG, kBVar, kCVar>;
   KRAIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(plan.bwd_smem)));
   kernel<<<plan.bwd_grid, plan.groups * kLanes, plan.bwd_smem, stream>>>(a);
-  KRAIT_CUDA_CHECK_LAUNCH("backward_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("selective_scan backward_kernel");
 }
 
 // The lane-per-channel backward runs for N > kStateGroup (NG = 16); the chunk state gradients for any N.

@@ -306,7 +306,7 @@ void launch_backward_time(const KernelArgs<T>& a, const Plan& plan, cudaStream_t
                                         int(cudaSharedmemCarveoutMaxShared)));
   const dim3 grid(plan.part_blocks, unsigned(plan.chunks), a.batch);
   kernel<<<grid, kBackWarps * kLanes, smem, stream>>>(a);
-  KRAIT_CUDA_CHECK_LAUNCH("backward_time_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("selective_scan backward_time_kernel");
 }
 
 #define KRAIT_SCAN_BACKWARD_TIME(T)                                                                   \

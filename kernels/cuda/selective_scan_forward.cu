@@ -166,7 +166,7 @@ void launch_forward(const KernelArgs<T>& a, const Plan& plan, cudaStream_t strea
   prepare(kernel, smem);
   const dim3 grid(forward_channel_blocks(a.dim), unsigned(plan.chunks), a.batch);
   kernel<<<grid, kForwardWarps * kLanes, smem, stream>>>(a);
-  KRAIT_CUDA_CHECK_LAUNCH("forward_kernel");
+  KRAIT_CUDA_CHECK_LAUNCH("selective_scan forward_kernel");
 }
 
 template <typename T, bool kBVar, bool kCVar>
@@ -176,7 +176,7 @@ void launch_chunk_end_states(const KernelArgs<T>& a, const Plan& plan, cudaStrea
   prepare(kernel, smem);
   const dim3 grid(forward_channel_blocks(a.dim), unsigned(plan.chunks - 1), a.batch);  // the last chunk's end is not needed
   kernel<<<grid, kForwardWarps * kLanes, smem, stream>>>(a);
-  KRAIT_CUDA_CHECK_LAUNCH("forward_kernel (chunk end states)");
+  KRAIT_CUDA_CHECK_LAUNCH("selective_scan forward_kernel (chunk end states)");
 }
 
 #define KRAIT_SCAN_FORWARD(T, BV, CV)                                                               \
