@@ -57,7 +57,24 @@ DeviceState& state(int device) {
   return *devices[device];
 }
 
-void* allocate_locked(DeviceState& s, size_t size) {
+// Returns the cached blocks to the driver (after the stream's work that may still use them).
+size_t free_cached_locked(DeviceState& s) {
+  KRAIT_CUDA_CHECK(cudaStreamSynchronize(s.stream));
+  size_t freed = 0;
+  for (auto& [bytes, block] : s.free_blocks) {
+    kernels::cuda::device_free(block, s.device);
+    s.stats.reserved -= bytes;
+    freed += bytes;
+  }
+  s.free_blocks.clear();
+  return freed;
+}
+
+// A block of `size` bytes (a block size) for a request of `requested` bytes: a cached one of that size,
+// else a new one. When cudaMalloc runs out of memory the cached blocks go back to the driver and it is
+// tried once more; a second failure is an OutOfMemoryError naming the request and the allocator's
+// in-use and reserved bytes. Any other CUDA failure propagates as the plain Error device_alloc threw.
+void* allocate_locked(DeviceState& s, size_t size, size_t requested) {
   auto it = s.free_blocks.find(size);
   if (it != s.free_blocks.end()) {
     void* ptr = it->second;
@@ -67,15 +84,16 @@ void* allocate_locked(DeviceState& s, size_t size) {
   void* ptr = nullptr;
   try {
     ptr = kernels::cuda::device_alloc(size, s.device);
-  } catch (const Error&) {
-    // Out of memory: give the cached blocks back and try once more before failing.
-    KRAIT_CUDA_CHECK(cudaStreamSynchronize(s.stream));
-    for (auto& [bytes, block] : s.free_blocks) {
-      kernels::cuda::device_free(block, s.device);
-      s.stats.reserved -= bytes;
+  } catch (const OutOfMemoryError&) {
+    const size_t freed = free_cached_locked(s);
+    try {
+      ptr = kernels::cuda::device_alloc(size, s.device);
+    } catch (const OutOfMemoryError& e) {
+      KRAIT_FAIL_OOM("CUDA out of memory on cuda:", s.device, ": asked for ", requested, " bytes (a block of ", size,
+                     " bytes); the allocator has ", s.stats.in_use, " bytes in use by tensors and ",
+                     s.stats.reserved, " bytes reserved, after returning ", freed,
+                     " cached bytes to the driver. ", e.what());
     }
-    s.free_blocks.clear();
-    ptr = kernels::cuda::device_alloc(size, s.device);
   }
   s.stats.reserved += size;
   ++s.stats.device_allocations;
@@ -88,7 +106,7 @@ void* allocate(size_t bytes, int device) {
   std::lock_guard lock(mutex);
   DeviceState& s = state(device);
   const size_t size = block_size(bytes);
-  void* ptr = allocate_locked(s, size);
+  void* ptr = allocate_locked(s, size, bytes);
   s.stats.in_use += size;
   s.stats.peak_in_use = std::max(s.stats.peak_in_use, s.stats.in_use);
   return ptr;
@@ -116,13 +134,7 @@ void reset_peak(int device) {
 
 void empty_cache(int device) {
   std::lock_guard lock(mutex);
-  DeviceState& s = state(device);
-  KRAIT_CUDA_CHECK(cudaStreamSynchronize(s.stream));
-  for (auto& [bytes, block] : s.free_blocks) {
-    kernels::cuda::device_free(block, s.device);
-    s.stats.reserved -= bytes;
-  }
-  s.free_blocks.clear();
+  free_cached_locked(state(device));
 }
 
 cudaStream_t stream(int device) {
@@ -135,7 +147,7 @@ kernels::cuda::GemmContext gemm_context(int device) {
   DeviceState& s = state(device);
   if (!s.cublas) {
     KRAIT_CHECK(cublasLtCreate(&s.cublas) == CUBLAS_STATUS_SUCCESS, "cublasLtCreate failed on cuda:", device);
-    s.cublas_workspace = allocate_locked(s, kCublasWorkspaceBytes);
+    s.cublas_workspace = allocate_locked(s, kCublasWorkspaceBytes, kCublasWorkspaceBytes);
   }
   return {s.cublas, s.cublas_workspace, kCublasWorkspaceBytes, s.stream};
 }

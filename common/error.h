@@ -1,5 +1,7 @@
-// common/error.h — krait::Error, the one exception type library code throws, and KRAIT_CHECK,
-// which throws it with the failing condition's file:line and a message built from stream pieces.
+// common/error.h — krait::Error, the exception type library code throws, and KRAIT_CHECK, which
+// throws it with the failing condition's file:line and a message built from stream pieces.
+// OutOfMemoryError (a krait::Error) is thrown when a device allocation fails for lack of memory, so
+// callers can tell "smaller batch, please" from a bug; KRAIT_FAIL_OOM throws it.
 #pragma once
 
 #include <sstream>
@@ -13,13 +15,26 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A device allocation failed for lack of memory (cudaErrorMemoryAllocation). The message names the
+// requested bytes, the device and the allocator's in-use and reserved bytes. Any other allocation
+// failure (an invalid device, a sticky error from an earlier kernel) is a plain Error.
+class OutOfMemoryError : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
-template <typename... Parts>
-[[noreturn]] void throw_error(const char* file, int line, const Parts&... parts) {
+// Throws E (Error or a subclass) with the message parts followed by " [file:line]".
+template <typename E, typename... Parts>
+[[noreturn]] void throw_error_as(const char* file, int line, const Parts&... parts) {
   std::ostringstream os;
   (os << ... << parts);
   os << " [" << file << ":" << line << "]";
-  throw Error(os.str());
+  throw E(os.str());
+}
+template <typename... Parts>
+[[noreturn]] void throw_error(const char* file, int line, const Parts&... parts) {
+  throw_error_as<Error>(file, line, parts...);
 }
 }  // namespace detail
 
@@ -32,3 +47,6 @@ template <typename... Parts>
   } while (0)
 
 #define KRAIT_FAIL(...) ::krait::detail::throw_error(__FILE__, __LINE__, __VA_ARGS__)
+
+// KRAIT_FAIL_OOM("cuda:0: asked for ", bytes, " bytes ...") — throws krait::OutOfMemoryError.
+#define KRAIT_FAIL_OOM(...) ::krait::detail::throw_error_as<::krait::OutOfMemoryError>(__FILE__, __LINE__, __VA_ARGS__)

@@ -10,9 +10,11 @@
 #define KRAIT_CUDA_CHECK(call)                                                                  \
   do {                                                                                          \
     const cudaError_t krait_status_ = (call);                                                   \
-    if (krait_status_ != cudaSuccess)                                                           \
+    if (krait_status_ != cudaSuccess) {                                                         \
+      cudaGetLastError(); /* reported here: a later launch check must not report it again */    \
       KRAIT_FAIL("CUDA call ", #call, " failed: ", cudaGetErrorName(krait_status_), " (",       \
                  cudaGetErrorString(krait_status_), ")");                                        \
+    }                                                                                           \
   } while (0)
 
 // KRAIT_CUDA_CHECK_LAUNCH("rms_norm forward_kernel") right after `kernel<<<...>>>(...)`: a failed

@@ -18,14 +18,18 @@ void* device_alloc(size_t bytes, int device) {
   KRAIT_CUDA_CHECK(cudaSetDevice(device));
   void* ptr = nullptr;
   const cudaError_t status = cudaMalloc(&ptr, bytes);
-  if (status != cudaSuccess) {
+  if (status == cudaSuccess) return ptr;
+  // An allocation failure is not sticky: clear it so that the next launch check does not report it.
+  // (A sticky error from an earlier kernel stays whatever we do, and is reported as what it is.)
+  cudaGetLastError();
+  if (status == cudaErrorMemoryAllocation) {
     size_t free_bytes = 0, total_bytes = 0;
-    cudaGetLastError();
-    cudaMemGetInfo(&free_bytes, &total_bytes);
-    KRAIT_FAIL("out of device memory on cuda:", device, ": asked for ", bytes, " bytes, ", free_bytes, " of ",
-               total_bytes, " free (", cudaGetErrorString(status), ")");
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) cudaGetLastError();
+    KRAIT_FAIL_OOM("out of memory on cuda:", device, ": cudaMalloc of ", bytes, " bytes failed (", free_bytes,
+                   " of ", total_bytes, " bytes free on the device)");
   }
-  return ptr;
+  KRAIT_FAIL("cudaMalloc of ", bytes, " bytes on cuda:", device, " failed: ", cudaGetErrorName(status), " (",
+             cudaGetErrorString(status), ")");
 }
 
 void device_free(void* ptr, int device) noexcept {

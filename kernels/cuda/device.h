@@ -10,7 +10,9 @@ namespace krait::kernels::cuda {
 // Number of usable CUDA devices; 0 when there is no driver or no card (never throws).
 int device_count();
 
-void* device_alloc(size_t bytes, int device);  // throws krait::Error on failure, naming the size
+// Throws krait::OutOfMemoryError when cudaMalloc reports cudaErrorMemoryAllocation (naming the size,
+// the device and its free bytes), krait::Error naming the CUDA error on any other failure.
+void* device_alloc(size_t bytes, int device);
 void device_free(void* ptr, int device) noexcept;
 
 enum class CopyKind { HostToDevice, DeviceToHost, DeviceToDevice };
