@@ -2,6 +2,10 @@
 // sizes. Skipped where there is no CUDA device.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
+#include <string>
+
 #include "autograd/cuda_context.h"
 #include "autograd/ops.h"
 #include "common/error.h"
@@ -149,6 +153,64 @@ TEST_F(CudaOps, SelectiveScan) {
                                rand({dim}), rand({dim})},
                               dtype, tol, tol, 5);
     }
+  }
+}
+
+// Sums and means along an axis and over everything, at awkward sizes: dim 1, a long axis (dim 1000003,
+// split into slices whose sums are added in order), inner 1 and 7 (narrow column tiles), a wide inner
+// with a partial last tile. The reference is the CPU kernel in f64 on the same (rounded) values; the
+// forward tolerance scales with sum |x|, the bound on any summation order's rounding error.
+void expect_reduce_matches_f64(const std::function<Tensor(const Tensor&)>& f, const Tensor& x32, DType dtype,
+                               double scale) {
+  const Tensor values = x32.to(dtype).to(DType::F64);
+  Tensor cpu_in = values.clone().set_requires_grad(true);
+  Tensor gpu_in = values.to(dtype).to(Device::cuda()).set_requires_grad(true);
+  const Tensor cpu_out = f(cpu_in), gpu_out = f(gpu_in);
+  ASSERT_EQ(gpu_out.shape(), cpu_out.shape());
+  ASSERT_EQ(gpu_out.dtype(), dtype);
+  Rng rng(5);
+  const Tensor w = testing::random_tensor(cpu_out.shape(), rng, -1, 1, DType::F64).to(dtype).to(DType::F64);
+  backward(cpu_out, w);
+  backward(gpu_out, w.to(dtype).to(Device::cuda()));
+  double abs_sum = 0;
+  for (double v : values.to_doubles()) abs_sum += std::abs(v);
+  // f32: accumulation error; bf16: plus one rounding of the result (relative 2^-8).
+  const double atol = 1e-6 * abs_sum * scale;
+  const double rtol = dtype == DType::F32 ? 1e-6 : 1.0 / 128;
+  testing::expect_close(gpu_out.to(DType::F64), cpu_out, rtol, atol);
+  // The gradient is w * scale broadcast: exact in f32 but for the rounding of the product.
+  testing::expect_close(gpu_in.grad().to(DType::F64), cpu_in.grad(), rtol, 1e-30);
+}
+
+TEST_F(CudaOps, SumAndMeanMatchCpu) {
+  struct Case { int64_t outer, dim, inner; };
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    for (const Case& c : {Case{3, 1, 1}, Case{3, 1, 7}, Case{3, 1000003, 1}, Case{3, 1000003, 7}, Case{3, 257, 33},
+                          Case{2, 5, 1000}, Case{1, 1, 1}}) {
+      SCOPED_TRACE(std::string(dtype_name(dtype)) + " (" + std::to_string(c.outer) + ", " + std::to_string(c.dim) +
+                   ", " + std::to_string(c.inner) + ")");
+      const Tensor x = rand({c.outer, c.dim, c.inner});
+      expect_reduce_matches_f64([](const Tensor& t) { return ops::sum(t, 1); }, x, dtype, 1.0);
+      expect_reduce_matches_f64([](const Tensor& t) { return ops::mean(t, -2, true); }, x, dtype, 1.0 / c.dim);
+      if (c.dim * c.inner < 100000) {  // the other axes, at these shapes
+        expect_reduce_matches_f64([](const Tensor& t) { return ops::sum(t, 0); }, x, dtype, 1.0);
+        expect_reduce_matches_f64([](const Tensor& t) { return ops::mean(t, 2); }, x, dtype, 1.0 / c.inner);
+      }
+    }
+    // Everything at once: one row of 3 * 1000003 elements.
+    const Tensor x = rand({3, 1000003});
+    expect_reduce_matches_f64([](const Tensor& t) { return ops::sum(t); }, x, dtype, 1.0);
+    expect_reduce_matches_f64([](const Tensor& t) { return ops::mean(t); }, x, dtype, 1.0 / 3000009);
+  }
+  // Two runs give the same bits (no atomics).
+  const Tensor x = rand({3, 1000003, 7}).to(Device::cuda());
+  EXPECT_EQ(ops::sum(x, 1).to_doubles(), ops::sum(x, 1).to_doubles());
+  // f64 has no CUDA kernel: an error naming the op.
+  try {
+    ops::sum(Tensor::zeros({4}, DType::F64, Device::cuda()));
+    ADD_FAILURE() << "f64 sum on CUDA did not throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sum: on CUDA x must be f32 or bf16"), std::string::npos) << e.what();
   }
 }
 
