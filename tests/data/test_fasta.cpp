@@ -101,13 +101,22 @@ TEST(Fasta, GzipAndPlainWithDifferentLineWidthsReadTheSame) {
   EXPECT_EQ(gz[2].line, 341);
 }
 
-TEST(Fasta, OneLinePerRecordReadsTheSame) {
+TEST(Fasta, OneLinePerRecordAndLinesLongerThanAChunkReadTheSame) {
   TempDir dir;
   const auto plain = contents(fixture("three_bacteria_60col.fa"));
   std::string text;
   for (const Content& c : plain) text += ">" + c.name + " " + c.description + "\n" + c.sequence + "\n";
   write_text(dir.file("wide.fa"), text);
   EXPECT_EQ(contents(dir.file("wide.fa")), plain);
+  // A line longer than the reader's 64 KiB chunks: lambda and the three slices joined, 90,502 bases.
+  std::string joined = read_fasta_all(fixture("lambda_virus.fa.gz")).at(0).sequence;
+  for (const Content& c : plain) joined += c.sequence;
+  write_text(dir.file("long.fa"), ">joined\n" + joined + "\n>after\nACGT\n");
+  const auto records = read_fasta_all(dir.file("long.fa"));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].sequence.size(), 90502u);
+  EXPECT_EQ(records[0].sequence, joined);
+  EXPECT_EQ(records[1].line, 3);
 }
 
 TEST(Fasta, DetectsGzipByItsMagicBytesNotTheName) {
