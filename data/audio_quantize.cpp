@@ -31,8 +31,7 @@ float linear_value(uint16_t id, double half) { return static_cast<float>((id - h
 }  // namespace
 
 uint32_t num_classes(const QuantizeOptions& options) {
-  KRAIT_CHECK(options.bits >= 1 && options.bits <= 16, "audio quantization: bits ", options.bits,
-              " is not in [1, 16]");
+  KRAIT_CHECK(options.bits >= 1 && options.bits <= 16, "audio quantization: bits ", options.bits, " is not in [1, 16]");
   return uint32_t{1} << options.bits;
 }
 

@@ -19,8 +19,8 @@ constexpr double kKaiserBeta = 8.6;  // about 80 dB of stop-band attenuation
 
 // The filter: taps for every phase, tap k of phase p weighting input base - half + 1 + k.
 struct Polyphase {
-  int64_t half = 0;  // taps on each side of the output position
-  int64_t taps = 0;  // 2 * half
+  int64_t half = 0;             // taps on each side of the output position
+  int64_t taps = 0;             // 2 * half
   std::vector<double> weights;  // phases x taps
 };
 
@@ -29,7 +29,8 @@ double windowed_sinc(double distance, double cutoff, double width) {
   if (std::abs(r) >= 1) return 0;
   const double x = std::numbers::pi * cutoff * distance;
   const double sinc = x == 0 ? 1 : std::sin(x) / x;
-  const double kaiser = std::cyl_bessel_i(0.0, kKaiserBeta * std::sqrt(1 - r * r)) / std::cyl_bessel_i(0.0, kKaiserBeta);
+  const double kaiser =
+      std::cyl_bessel_i(0.0, kKaiserBeta * std::sqrt(1 - r * r)) / std::cyl_bessel_i(0.0, kKaiserBeta);
   return cutoff * sinc * kaiser;
 }
 
@@ -44,7 +45,10 @@ Polyphase design(int64_t phases, double cutoff) {
     const double frac = static_cast<double>(p) / static_cast<double>(phases);
     double* w = f.weights.data() + p * f.taps;
     double sum = 0;
-    for (int64_t k = 0; k < f.taps; ++k) sum += w[k] = windowed_sinc(static_cast<double>(k - f.half + 1) - frac, cutoff, width);
+    for (int64_t k = 0; k < f.taps; ++k) {
+      w[k] = windowed_sinc(static_cast<double>(k - f.half + 1) - frac, cutoff, width);
+      sum += w[k];
+    }
     for (int64_t k = 0; k < f.taps; ++k) w[k] /= sum;
   }
   return f;

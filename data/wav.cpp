@@ -134,8 +134,8 @@ Fmt parse_fmt(const WavBytes& b, size_t chunk, uint32_t chunk_size) {
   fmt.channels = b.u16(body + 2);
   KRAIT_CHECK(fmt.channels > 0, b.path(), ": byte ", body + 2, ": 0 channels, expected at least 1");
   const uint32_t rate = b.u32(body + 4);
-  KRAIT_CHECK(rate > 0 && rate <= static_cast<uint32_t>(std::numeric_limits<int>::max()), b.path(), ": byte ",
-              body + 4, ": sample rate ", rate, ", expected a positive rate");
+  KRAIT_CHECK(rate > 0 && rate <= static_cast<uint32_t>(std::numeric_limits<int>::max()), b.path(), ": byte ", body + 4,
+              ": sample rate ", rate, ", expected a positive rate");
   fmt.sample_rate = static_cast<int>(rate);
   fmt.bits = b.u16(body + 14);
   check_bits(b, body + 14, fmt);
@@ -220,7 +220,7 @@ void write_wav_pcm16(const std::string& path, std::span<const float> mono, int s
   std::memcpy(bytes.data() + 8, "WAVEfmt ", 8);
   put(16, static_cast<uint32_t>(kFmtBytes));
   put(20, kFormatPcm);
-  put(22, static_cast<uint16_t>(1));                // channels
+  put(22, static_cast<uint16_t>(1));  // channels
   put(24, static_cast<uint32_t>(sample_rate));
   put(28, static_cast<uint32_t>(sample_rate) * 2);  // byte rate
   put(32, static_cast<uint16_t>(2));                // block_align

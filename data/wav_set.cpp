@@ -117,8 +117,10 @@ InMemorySequenceSet read_wav_set(const std::vector<std::string>& inputs, const W
   const std::optional<LabelManifest> labels = make_labels(files, options, source);
   std::vector<SequenceRecord> records;
   records.reserve(files.size());
-  for (const WavInput& file : files) records.push_back(read_record(file, label_of(labels, file, options.labels), options));
-  return InMemorySequenceSet(source, vocab, labels ? labels->classes() : std::vector<std::string>{}, std::move(records));
+  for (const WavInput& file : files)
+    records.push_back(read_record(file, label_of(labels, file, options.labels), options));
+  return InMemorySequenceSet(source, vocab, labels ? labels->classes() : std::vector<std::string>{},
+                             std::move(records));
 }
 
 }  // namespace krait::data

@@ -92,7 +92,8 @@ TEST(AudioQuantize, WiderMuLawUsesAllItsClasses) {
 
 TEST(AudioQuantize, LinearKnownValues) {
   const QuantizeOptions eight{Quantization::Linear, 8};
-  EXPECT_EQ(quantized({-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 2.0f}, eight), (std::vector<uint16_t>{0, 64, 128, 192, 255, 255}));
+  EXPECT_EQ(quantized({-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 2.0f}, eight),
+            (std::vector<uint16_t>{0, 64, 128, 192, 255, 255}));
   EXPECT_EQ(dequantized({0, 64, 128, 192, 255}, eight), (std::vector<float>{-1.0f, -0.5f, 0.0f, 0.5f, 127 / 128.0f}));
   const QuantizeOptions one{Quantization::Linear, 1};
   EXPECT_EQ(quantized({-1.0f, -0.6f, -0.4f, 0.0f, 1.0f}, one), (std::vector<uint16_t>{0, 0, 1, 1, 1}));
@@ -151,9 +152,9 @@ TEST(Resample, OddRatiosKeepASine) {
 
 TEST(Resample, LengthIsTheRoundedRatio) {
   const std::vector<float> x(1001, 0.25f);
-  EXPECT_EQ(resample(x, 44100, 16000).size(), 363u);  // 363.17
+  EXPECT_EQ(resample(x, 44100, 16000).size(), 363u);   // 363.17
   EXPECT_EQ(resample(x, 16000, 44100).size(), 2759u);  // 2758.8
-  EXPECT_EQ(resample(x, 3, 2).size(), 667u);            // 667.33
+  EXPECT_EQ(resample(x, 3, 2).size(), 667u);           // 667.33
   EXPECT_EQ(resample(x, 16000, 16000), x);
   EXPECT_TRUE(resample(std::vector<float>{}, 8000, 16000).empty());
 }

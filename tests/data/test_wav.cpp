@@ -132,7 +132,8 @@ TEST(Wav, MixesStereoDownByAveraging) {
   ASSERT_EQ(audio.mono.size(), 16000u);
   const auto bytes = testing::read_bytes(fixture("seven_16k_pcm16_stereo.wav"));
   for (size_t i = 0; i < audio.mono.size(); ++i) {
-    const float left = i16_at(bytes, kSamplesAt + 4 * i) / 32768.0f, right = i16_at(bytes, kSamplesAt + 4 * i + 2) / 32768.0f;
+    const float left = i16_at(bytes, kSamplesAt + 4 * i) / 32768.0f,
+                right = i16_at(bytes, kSamplesAt + 4 * i + 2) / 32768.0f;
     ASSERT_FLOAT_EQ(audio.mono[i], (left + right) / 2) << "frame " << i;
   }
   // The right channel is the left at half volume (see the fixtures' README), so the mix is 3/4 of it.
@@ -158,7 +159,8 @@ TEST(Wav, Reads32BitIntegerPcm) {
   testing::TempDir dir;
   const auto pcm16 = testing::read_bytes(fixture("seven_16k_pcm16.wav"));
   std::vector<char> data(4 * 16000);
-  for (size_t i = 0; i < 16000; ++i) put_u32(data, 4 * i, static_cast<uint32_t>(i16_at(pcm16, kSamplesAt + 2 * i)) << 16);
+  for (size_t i = 0; i < 16000; ++i)
+    put_u32(data, 4 * i, static_cast<uint32_t>(i16_at(pcm16, kSamplesAt + 2 * i)) << 16);
   testing::write_bytes(dir.file("s32.wav"), wav_file(fmt_body(1, 32, false), data));
   const WavAudio audio = read_wav(dir.file("s32.wav"));
   EXPECT_EQ(audio.bits, 32);
@@ -198,9 +200,11 @@ TEST(Wav, WritePcm16ClampsToTheInt16Range) {
   const WavAudio audio = read_wav(dir.file("out.wav"));
   EXPECT_EQ(audio.sample_rate, 8000);
   EXPECT_EQ(audio.mono, (std::vector<float>{-1.0f, -1.0f, 0.0f, 0.5f, 32767 / 32768.0f, 32767 / 32768.0f}));
-  EXPECT_TRUE(mentions(error_text([&] {
-    write_wav_pcm16(dir.file("nan.wav"), std::vector<float>{0.0f, std::numeric_limits<float>::quiet_NaN()}, 8000);
-  }), "sample 1"));
+  EXPECT_TRUE(mentions(
+      error_text([&] {
+        write_wav_pcm16(dir.file("nan.wav"), std::vector<float>{0.0f, std::numeric_limits<float>::quiet_NaN()}, 8000);
+      }),
+      "sample 1"));
 }
 
 // A copy of a fixture, broken by `edit`, and the error that reading it throws.
@@ -215,7 +219,9 @@ class WavErrors : public ::testing::Test {
     EXPECT_TRUE(mentions(message, path_));
     return message;
   }
-  std::string broken16(const std::function<void(std::vector<char>&)>& edit) { return broken("seven_16k_pcm16.wav", edit); }
+  std::string broken16(const std::function<void(std::vector<char>&)>& edit) {
+    return broken("seven_16k_pcm16.wav", edit);
+  }
 
   testing::TempDir dir_;
   std::string path_;

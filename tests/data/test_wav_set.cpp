@@ -129,8 +129,8 @@ TEST_F(WavSet, ManifestLabelsByRelativePathThenBasename) {
 TEST_F(WavSet, FilesGivenDirectlyKeepTheirOrderAndAreKeyedByThePathAsGiven) {
   const std::string manifest = dir_.file("labels.tsv");
   testing::write_text(manifest, in_corpus("espeak/seven_pcm8.wav") + "\teight_bit\nseven_pcm16.wav\tsixteen_bit\n");
-  const InMemorySequenceSet set = read_wav_set(
-      {in_corpus("espeak/seven_pcm8.wav"), in_corpus("espeak/seven_pcm16.wav")}, with_manifest(manifest));
+  const InMemorySequenceSet set =
+      read_wav_set({in_corpus("espeak/seven_pcm8.wav"), in_corpus("espeak/seven_pcm16.wav")}, with_manifest(manifest));
   ASSERT_EQ(set.num_records(), 2u);
   EXPECT_EQ(set.record_name(0), in_corpus("espeak/seven_pcm8.wav"));
   EXPECT_EQ(set.record_label(0), 0);
