@@ -62,6 +62,16 @@ enum class Reduction { Mean, Sum };
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100,
                      Reduction reduction = Reduction::Mean);
 
+// ---- sequence pooling (ops/pool.cpp), for classification heads ----
+enum class PoolMode { Mean, Last };
+// x (B, L, D) f32 or f64 (f32 or bf16 on CUDA), L >= 1; lengths an i32 tensor (B) on x's device with
+// 1 <= lengths[b] <= L, or undefined for every row of length L. Mean: y[b, :] = the mean of x[b, t, :]
+// over t < lengths[b]; Last: y[b, :] = x[b, lengths[b] - 1, :]. Returns (B, D) in x's dtype (bf16 sums
+// accumulate in f32). Lengths outside [1, L] are an error: at once on the CPU; on CUDA when the host
+// next waits for the device (cuda::defer_check), the kernels clamping them meanwhile. Lengths get no
+// gradient; the backward saves only them, not x.
+Tensor pool_sequence(const Tensor& x, const Tensor& lengths, PoolMode mode);
+
 // ---- selective scan (ops/selective_scan.cpp), the semantics of mamba_ssm's selective_scan_ref ----
 // u, delta: (B, D, L); A: (D, N); B, C: (B, N, L) input-dependent or (D, N) time-invariant;
 // optional D_skip (D), z (B, D, L), delta_bias (D). delta' = delta (+ delta_bias) (softplus'd when

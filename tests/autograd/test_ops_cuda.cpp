@@ -2,6 +2,7 @@
 // sizes. Skipped where there is no CUDA device.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -165,12 +166,14 @@ void expect_reduce_matches_f64(const std::function<Tensor(const Tensor&)>& f, co
   const Tensor values = x32.to(dtype).to(DType::F64);
   Tensor cpu_in = values.clone().set_requires_grad(true);
   Tensor gpu_in = values.to(dtype).to(Device::cuda()).set_requires_grad(true);
-  const Tensor cpu_out = f(cpu_in), gpu_out = f(gpu_in);
-  ASSERT_EQ(gpu_out.shape(), cpu_out.shape());
-  ASSERT_EQ(gpu_out.dtype(), dtype);
+  // One forward and backward at a time: backward runs (and then clears) the whole tape.
+  const Tensor cpu_out = f(cpu_in);
   Rng rng(5);
   const Tensor w = testing::random_tensor(cpu_out.shape(), rng, -1, 1, DType::F64).to(dtype).to(DType::F64);
   backward(cpu_out, w);
+  const Tensor gpu_out = f(gpu_in);
+  ASSERT_EQ(gpu_out.shape(), cpu_out.shape());
+  ASSERT_EQ(gpu_out.dtype(), dtype);
   backward(gpu_out, w.to(dtype).to(Device::cuda()));
   double abs_sum = 0;
   for (double v : values.to_doubles()) abs_sum += std::abs(v);
@@ -211,6 +214,64 @@ TEST_F(CudaOps, SumAndMeanMatchCpu) {
     ADD_FAILURE() << "f64 sum on CUDA did not throw";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("sum: on CUDA x must be f32 or bf16"), std::string::npos) << e.what();
+  }
+}
+
+// Sequence pooling against the CPU at awkward sizes: B = 3, L in {1, 257, 4099}, D in {1, 33, 768},
+// lengths {L, 1, something between} and none, both modes, f32 and bf16 (bf16 results rounded once more).
+TEST_F(CudaOps, PoolSequenceMatchesCpu) {
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    const double rtol = dtype == DType::F32 ? 1e-5 : 1e-2;
+    for (int64_t len : {1, 257, 4099}) {
+      for (int64_t dim : {1, 33, 768}) {
+        const Tensor x = rand({3, len, dim});
+        const Tensor lengths = Tensor::from_indices({len, 1, std::max<int64_t>(1, len / 3 + 1)}, {3}, DType::I32);
+        for (const bool with_lengths : {true, false}) {
+          for (const auto mode : {ops::PoolMode::Mean, ops::PoolMode::Last}) {
+            SCOPED_TRACE(std::string(dtype_name(dtype)) + " L=" + std::to_string(len) + " D=" + std::to_string(dim) +
+                         (with_lengths ? " with lengths" : " without lengths") +
+                         (mode == ops::PoolMode::Mean ? " mean" : " last"));
+            expect_cuda_matches_cpu(
+                [&](const auto& in) {
+                  return ops::pool_sequence(in[0], with_lengths ? lengths.to(in[0].device()) : Tensor(), mode);
+                },
+                {x}, dtype, rtol, 1e-6);
+          }
+        }
+      }
+    }
+  }
+  // Deterministic: two runs give the same bits.
+  const Tensor x = rand({3, 4099, 768}).to(Device::cuda());
+  const Tensor lengths = Tensor::from_indices({4099, 1, 2000}, {3}, DType::I32).to(Device::cuda());
+  EXPECT_EQ(ops::pool_sequence(x, lengths, ops::PoolMode::Mean).to_doubles(),
+            ops::pool_sequence(x, lengths, ops::PoolMode::Mean).to_doubles());
+}
+
+TEST_F(CudaOps, PoolSequenceErrors) {
+  const Tensor x = rand({3, 5, 4}).to(Device::cuda());
+  // A bad length is found on the device and reported at the host's next wait; the kernels stay in bounds.
+  const Tensor y = ops::pool_sequence(x, Tensor::from_indices({5, 0, 2}, {3}, DType::I32).to(Device::cuda()),
+                                      ops::PoolMode::Last);
+  std::string message;
+  try {
+    y.to(Device::cpu());
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("pool_sequence: lengths[1] = 0 is outside [1, 5]"), std::string::npos) << message;
+  EXPECT_NO_THROW(y.to(Device::cpu()));  // reported once
+  try {
+    ops::pool_sequence(x, Tensor::from_indices({1, 2, 3}, {3}, DType::I32), ops::PoolMode::Mean);
+    ADD_FAILURE() << "lengths on the cpu with x on cuda did not throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("different devices"), std::string::npos) << e.what();
+  }
+  try {
+    ops::pool_sequence(Tensor::zeros({3, 5, 4}, DType::F64, Device::cuda()), Tensor(), ops::PoolMode::Mean);
+    ADD_FAILURE() << "f64 on cuda did not throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pool_sequence: on CUDA x must be f32 or bf16"), std::string::npos) << e.what();
   }
 }
 
