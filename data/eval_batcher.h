@@ -10,12 +10,12 @@
 
 #include <cstdint>
 
-#include "data/batch.h"
+#include "data/sampler.h"
 #include "data/token_source.h"
 
 namespace krait::data {
 
-class EvalBatcher {
+class EvalBatcher final : public EvalPass {
  public:
   // max_batches > 0 limits each rank to that many batches, i.e. the pass covers only the first
   // max_batches * batch_size * world_size windows; 0 covers the whole source.
@@ -24,8 +24,8 @@ class EvalBatcher {
 
   // Fills out with this rank's next windows (the last batch may hold fewer than batch_size rows);
   // returns false, leaving out untouched, once they are used up.
-  bool next(Batch& out);
-  void reset() { next_window_ = 0; }  // start the pass again
+  bool next(Batch& out) override;
+  void reset() override { next_window_ = 0; }
 
   uint64_t total_windows() const { return total_windows_; }  // across all ranks, after the cap
   uint64_t rank_windows() const;                             // this rank's share

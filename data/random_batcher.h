@@ -5,19 +5,12 @@
 
 #include <cstdint>
 
-#include "common/rng.h"
-#include "data/batch.h"
+#include "data/sampler.h"
 #include "data/token_source.h"
 
 namespace krait::data {
 
-// Everything that decides the batches still to come. Plain data, so a checkpoint can store it.
-struct RandomBatcherState {
-  Rng::Snapshot rng;
-  uint64_t batches_drawn = 0;
-};
-
-class RandomBatcher {
+class RandomBatcher final : public TrainSampler {
  public:
   // The source must outlive the batcher and hold at least seq_len + 1 tokens. Every rank samples
   // the whole source, from its own stream seeded by rank_seed(seed, rank).
@@ -25,13 +18,10 @@ class RandomBatcher {
                 int world_size = 1);
 
   // Fills out with batch_size windows whose starts are uniform over [0, size - seq_len - 1].
-  void next(Batch& out);
+  void next(Batch& out) override;
 
-  RandomBatcherState state() const { return {rng_.snapshot(), batches_drawn_}; }
-  void set_state(const RandomBatcherState& state);
-
-  // A seed for rank's stream, mixed so that nearby seeds and ranks give unrelated streams.
-  static uint64_t rank_seed(uint64_t seed, int rank);
+  SamplerState state() const override { return {rng_.snapshot(), batches_drawn_}; }
+  void set_state(const SamplerState& state) override;
 
  private:
   const TokenSource& source_;

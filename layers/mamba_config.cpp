@@ -22,6 +22,8 @@ void MambaConfig::validate() const {
   positive("norm_eps", norm_eps);
   positive("pad_vocab_size_multiple", pad_vocab_size_multiple);
   KRAIT_CHECK(dt_rank >= 0, "model config: dt_rank must be > 0 or auto (got ", dt_rank, ")");
+  KRAIT_CHECK(residual_in_fp32, "model config: residual_in_fp32: false is not supported; Krait keeps the residual "
+              "stream in fp32 under mixed precision (set it to true or leave it out)");
   KRAIT_CHECK(dt_min <= dt_max, "model config: dt_min (", dt_min, ") must not exceed dt_max (", dt_max, ")");
 }
 

@@ -23,9 +23,13 @@ struct MambaConfig {
   int64_t pad_vocab_size_multiple = 8;
   bool tie_embeddings = true;
   double norm_eps = 1e-5;
+  // The residual stream is always kept in fp32 (the reference's default and the only mode Krait
+  // implements); false is rejected by validate() rather than silently ignored.
   bool residual_in_fp32 = true;
   // false: delta, B and C do not depend on the input (the S4D-style time-invariant ablation).
   bool selective = true;
+
+  bool operator==(const MambaConfig&) const = default;
 
   int64_t d_inner() const { return expand * d_model; }
   int64_t resolved_dt_rank() const { return dt_rank > 0 ? dt_rank : (d_model + 15) / 16; }

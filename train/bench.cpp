@@ -8,7 +8,6 @@
 #include "autograd/ops.h"
 #include "common/error.h"
 #include "common/rng.h"
-#include "layers/mamba_lm.h"
 #include "optim/adamw.h"
 #include "optim/clip.h"
 
@@ -22,22 +21,32 @@ void wait_for(Device device) {
 }  // namespace
 
 TrainBenchResult bench_train(const TrainBenchOptions& o) {
-  MambaLM model(o.model, 1, {DType::F32, o.device});
-  model.set_compute_dtype(o.compute_dtype);
-  AdamW optimizer(model.parameters(), AdamWConfig{});
+  ModelSpec spec = o.model;
+  if (spec.task == Task::Classify && spec.num_classes == 0) spec.num_classes = 2;
+  const auto model = build_model(spec, 1, {DType::F32, o.device});
+  model->set_compute_dtype(o.compute_dtype);
+  AdamW optimizer(model->parameters(), AdamWConfig{});
   Rng rng(2);
-  std::vector<int64_t> ids(o.micro_batch * (o.seq_len + 1));
-  for (int64_t& id : ids) id = static_cast<int64_t>(rng.below(o.model.vocab_size));
-  const std::vector<int64_t> inputs(ids.begin(), ids.begin() + o.micro_batch * o.seq_len);
-  const std::vector<int64_t> targets(ids.begin() + o.micro_batch, ids.end());
-  const Tensor x = Tensor::from_indices(inputs, {o.micro_batch, o.seq_len}, DType::I32, o.device);
-  const Tensor y = Tensor::from_indices(targets, {o.micro_batch, o.seq_len}, DType::I32, o.device);
+  auto random_ids = [&](int64_t n, int64_t below) {
+    std::vector<int64_t> ids(static_cast<size_t>(n));
+    for (int64_t& id : ids) id = static_cast<int64_t>(rng.below(static_cast<uint64_t>(below)));
+    return ids;
+  };
+  const Shape shape{o.micro_batch, o.seq_len};
+  ModelBatch batch;
+  batch.ids = Tensor::from_indices(random_ids(o.micro_batch * o.seq_len, spec.mamba.vocab_size), shape, DType::I32, o.device);
+  if (spec.task == Task::Classify) {
+    batch.labels = Tensor::from_indices(random_ids(o.micro_batch, spec.num_classes), {o.micro_batch}, DType::I32, o.device);
+  } else {
+    batch.targets = Tensor::from_indices(random_ids(o.micro_batch * o.seq_len, spec.mamba.vocab_size), shape,
+                                         DType::I32, o.device);
+  }
 
   auto step = [&] {
-    backward(model.loss(x, y));
-    clip_grad_norm(model.parameters(), 1.0);
+    backward(model->forward(batch).loss);
+    clip_grad_norm(model->parameters(), 1.0);
     optimizer.step(1e-4);
-    for (const Parameter& p : model.parameters()) p.value.zero_grad();
+    for (const Parameter& p : model->parameters()) p.value.zero_grad();
   };
   for (int i = 0; i < o.warmup_steps; ++i) step();
   wait_for(o.device);
@@ -48,7 +57,7 @@ TrainBenchResult bench_train(const TrainBenchOptions& o) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   TrainBenchResult r;
-  r.parameters = model.num_parameters();
+  r.parameters = model->num_parameters();
   r.step_ms = 1e3 * seconds / o.timed_steps;
   r.tokens_per_s = double(o.micro_batch * o.seq_len) * o.timed_steps / seconds;
   if (o.device.is_cuda()) r.peak_memory_gib = double(cuda::memory_stats(o.device.index).peak_in_use) / (1 << 30);
@@ -59,7 +68,8 @@ TrainBenchResult bench_train(const TrainBenchOptions& o) {
 void print_train_bench(const TrainBenchOptions& o, const TrainBenchResult& r, std::ostream& out) {
   out << "| model | compute | params | micro-batch x seq | step ms | tokens/s | peak GiB | MFU |\n"
       << "|---|---|---|---|---|---|---|---|\n"
-      << "| d_model " << o.model.d_model << ", " << o.model.n_layer << " layers | " << dtype_name(o.compute_dtype)
+      << "| " << o.model.backbone << " " << task_name(o.model.task) << ", d_model " << o.model.mamba.d_model << ", "
+      << o.model.mamba.n_layer << " layers | " << dtype_name(o.compute_dtype)
       << " | " << r.parameters << " | "
       << o.micro_batch << " x " << o.seq_len << " | " << r.step_ms << " | " << r.tokens_per_s << " | "
       << r.peak_memory_gib << " | " << 100.0 * r.mfu << "% |\n";

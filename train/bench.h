@@ -1,5 +1,5 @@
 // train/bench.h — `krait bench train`: times full training steps (forward, backward, clipping, AdamW)
-// of a model on random tokens and reports tokens/s, step time, peak device memory and model-FLOPs
+// of a model (any backbone and head) on random tokens and reports tokens/s, step time, peak device memory and model-FLOPs
 // utilization. Performance claims live here, not in tests.
 #pragma once
 
@@ -9,12 +9,12 @@
 
 #include "autograd/device.h"
 #include "kernels/dtype.h"
-#include "layers/mamba_config.h"
+#include "layers/model_spec.h"
 
 namespace krait::train {
 
 struct TrainBenchOptions {
-  MambaConfig model;
+  ModelSpec model;  // a classifier is timed on random labels (num_classes 0: 2 classes)
   int64_t micro_batch = 8;
   int64_t seq_len = 2048;
   Device device = Device::cuda();

@@ -1,41 +1,104 @@
 // train/evaluate.cpp — evaluation pass (see evaluate.h).
 #include "train/evaluate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <sstream>
 
 #include "common/error.h"
-#include "data/eval_batcher.h"
 
 namespace krait::train {
+namespace {
+
+Tensor host_i32(const std::vector<int32_t>& values, const Shape& shape, Device device) {
+  Tensor t = Tensor::empty(shape, DType::I32);
+  std::memcpy(t.raw_data(), values.data(), t.nbytes());
+  return t.to(device);
+}
+
+// Adds each row's argmax of logits (rows, classes) to the confusion matrix against labels.
+void count_predictions(const Tensor& logits, const std::vector<int32_t>& labels, EvalResult& r) {
+  const Tensor host = logits.detach().to(DType::F32).to(Device::cpu());
+  const int64_t rows = host.size(0), classes = host.size(1);
+  const float* p = host.data<float>();
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t predicted = std::max_element(p + i * classes, p + (i + 1) * classes) - (p + i * classes);
+    const int32_t label = labels[static_cast<size_t>(i)];
+    KRAIT_CHECK(label >= 0 && label < static_cast<int32_t>(r.confusion.size()), "evaluate: label ", label,
+                " outside the ", r.confusion.size(), " classes");
+    ++r.confusion[static_cast<size_t>(label)][static_cast<size_t>(predicted)];
+    r.correct += predicted == label;
+  }
+}
+
+}  // namespace
 
 double EvalResult::perplexity() const { return std::exp(loss); }
 double EvalResult::bits_per_token() const { return loss / std::log(2.0); }
+double EvalResult::accuracy() const { return count > 0 ? double(correct) / double(count) : 0.0; }
 
-std::pair<Tensor, Tensor> batch_tensors(const data::Batch& batch, Device device) {
+ModelBatch to_device(const data::Batch& batch, Device device) {
   const Shape shape{batch.batch_size, batch.seq_len};
-  Tensor ids = Tensor::empty(shape, DType::I32), targets = Tensor::empty(shape, DType::I32);
-  std::memcpy(ids.raw_data(), batch.inputs.data(), ids.nbytes());
-  std::memcpy(targets.raw_data(), batch.targets.data(), targets.nbytes());
-  return {ids.to(device), targets.to(device)};
+  ModelBatch out;
+  out.ids = host_i32(batch.inputs, shape, device);
+  if (!batch.targets.empty()) out.targets = host_i32(batch.targets, shape, device);
+  if (!batch.labels.empty()) out.labels = host_i32(batch.labels, {batch.batch_size}, device);
+  if (!batch.lengths.empty()) out.lengths = host_i32(batch.lengths, {batch.batch_size}, device);
+  return out;
 }
 
-EvalResult evaluate(const MambaLM& model, const data::TokenSource& source, int64_t batch_size,
-                    int64_t seq_len, int64_t max_batches, Device device) {
+EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classes, Device device) {
   NoGradGuard no_grad;
-  data::EvalBatcher batcher(source, batch_size, seq_len, 0, 1, max_batches);
+  EvalResult r;
+  r.task = model.task();
+  if (r.task == Task::Classify)
+    r.confusion.assign(static_cast<size_t>(num_classes), std::vector<int64_t>(static_cast<size_t>(num_classes), 0));
+  pass.reset();
   data::Batch batch;
   double nll_sum = 0;
-  EvalResult result;
-  while (batcher.next(batch)) {
-    const auto [ids, targets] = batch_tensors(batch, device);
-    nll_sum += model.loss(ids, targets, -100, ops::Reduction::Sum).item();
-    result.tokens += batch.batch_size * batch.seq_len;
+  while (pass.next(batch)) {
+    const ModelOutput out = model.forward(to_device(batch, device), ops::Reduction::Sum);
+    nll_sum += out.loss.item();
+    if (r.task == Task::Classify) {
+      count_predictions(out.logits, batch.labels, r);
+      r.count += batch.batch_size;
+    } else {
+      r.count += std::count_if(batch.targets.begin(), batch.targets.end(), [](int32_t t) { return t != data::kIgnoreId; });
+    }
   }
-  KRAIT_CHECK(result.tokens > 0, "evaluation: '", source.path(), "' holds no window of ",
-              seq_len + 1, " tokens");
-  result.loss = nll_sum / static_cast<double>(result.tokens);
-  return result;
+  KRAIT_CHECK(r.count > 0, "evaluation: the validation set holds no window of data.seq_len");
+  r.loss = nll_sum / static_cast<double>(r.count);
+  return r;
+}
+
+std::string format_confusion(const EvalResult& r, const std::vector<std::string>& names) {
+  const size_t n = r.confusion.size();
+  auto name = [&](size_t i) { return i < names.size() ? names[i] : "class " + std::to_string(i); };
+  size_t width = 6;
+  for (size_t i = 0; i < n; ++i) width = std::max(width, name(i).size());
+  for (const auto& row : r.confusion)
+    for (int64_t v : row) width = std::max(width, std::to_string(v).size());
+  std::ostringstream out;
+  auto cell = [&](const std::string& text) { out << std::string(width + 2 - text.size(), ' ') << text; };
+  out << std::string(width, ' ') << "  (rows: true class; columns: predicted)\n";
+  cell("");
+  for (size_t j = 0; j < n; ++j) cell(name(j));
+  cell("recall");
+  out << "\n";
+  for (size_t i = 0; i < n; ++i) {
+    cell(name(i));
+    int64_t total = 0;
+    for (size_t j = 0; j < n; ++j) {
+      cell(std::to_string(r.confusion[i][j]));
+      total += r.confusion[i][j];
+    }
+    char recall[16];
+    std::snprintf(recall, sizeof recall, "%.1f%%", total > 0 ? 100.0 * double(r.confusion[i][i]) / double(total) : 0.0);
+    cell(recall);
+    out << "\n";
+  }
+  return out.str();
 }
 
 }  // namespace krait::train

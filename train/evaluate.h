@@ -1,26 +1,37 @@
-// train/evaluate.h — one deterministic pass over a validation source: mean next-token loss
-// (nats), perplexity exp(loss), and bits per token (= bits per byte for byte-level data).
+// train/evaluate.h — one deterministic pass over a validation set. A language model gets its mean
+// next-token loss (nats), perplexity exp(loss) and bits per token (= bits per byte for byte-level
+// data); a classifier its mean loss, accuracy and confusion matrix.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "data/batch.h"
-#include "data/token_source.h"
-#include "layers/mamba_lm.h"
+#include "data/sampler.h"
+#include "layers/model.h"
 
 namespace krait::train {
 
 struct EvalResult {
-  double loss = 0;  // mean negative log-likelihood per target token, in nats
-  int64_t tokens = 0;
+  Task task = Task::LM;
+  double loss = 0;     // mean negative log-likelihood per counted target token or sequence, in nats
+  int64_t count = 0;   // target tokens (LM) or sequences (classify) scored
+  int64_t correct = 0;                          // classify: argmax equal to the label
+  std::vector<std::vector<int64_t>> confusion;  // classify: [true class][predicted class]
+
   double perplexity() const;
   double bits_per_token() const;
+  double accuracy() const;
 };
 
-// ids/targets tensors (rows, seq_len) i32 on `device` from a host batch.
-std::pair<Tensor, Tensor> batch_tensors(const data::Batch& batch, Device device);
+// A host batch's arrays as i32 tensors on `device`.
+ModelBatch to_device(const data::Batch& batch, Device device);
 
-EvalResult evaluate(const MambaLM& model, const data::TokenSource& source, int64_t batch_size,
-                    int64_t seq_len, int64_t max_batches, Device device);
+// Scores every batch of the pass (reset first). num_classes sizes the confusion matrix (classify).
+EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classes, Device device);
+
+// The confusion matrix as an aligned text table with per-class recall, rows the true classes.
+std::string format_confusion(const EvalResult& result, const std::vector<std::string>& class_names);
 
 }  // namespace krait::train

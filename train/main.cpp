@@ -4,9 +4,10 @@
 #include <iostream>
 
 #include "common/error.h"
-#include "data/token_source.h"
+#include "layers/mamba_lm.h"
 #include "train/bench.h"
 #include "train/checkpoint_file.h"
+#include "train/data_pipeline.h"
 #include "train/dump.h"
 #include "train/evaluate.h"
 #include "train/recipe.h"
@@ -33,10 +34,18 @@ Recipe recipe_for(const CheckpointReader& ckpt, const std::string& checkpoint,
   return parse_recipe(ckpt.get_string("recipe"), checkpoint + ":/recipe", overrides);
 }
 
-MambaLM load_model(const CheckpointReader& ckpt, const Recipe& recipe) {
-  MambaLM model(recipe.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, recipe.device()});
-  if (recipe.train.precision == Precision::BF16) model.set_compute_dtype(DType::BF16);
+// The checkpoint's model: its recipe's backbone and head (num_classes as resolved in training).
+template <typename M>
+void load_parameters(const CheckpointReader& ckpt, const M& model) {
   for (const Parameter& p : model.parameters()) ckpt.read_into("model/" + p.name, p.value);
+}
+
+std::unique_ptr<Model> load_model(const CheckpointReader& ckpt, const Recipe& recipe) {
+  KRAIT_CHECK(recipe.model.task != Task::Classify || recipe.model.num_classes >= 2, ckpt.path(),
+              ": a classifier's recipe must name model.num_classes (the training run writes it)");
+  auto model = build_model(recipe.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, recipe.device()});
+  if (recipe.train.precision == Precision::BF16) model->set_compute_dtype(DType::BF16);
+  load_parameters(ckpt, *model);
   return model;
 }
 
@@ -44,27 +53,31 @@ int run_eval(const std::string& checkpoint, const std::string& config,
              const std::vector<std::string>& overrides) {
   CheckpointReader ckpt(checkpoint);
   const Recipe recipe = recipe_for(ckpt, checkpoint, config, overrides);
-  KRAIT_CHECK(!recipe.data.valid.empty(),
-              "eval: the recipe has no data.valid; pass --set data.valid=PATH");
-  const MambaLM model = load_model(ckpt, recipe);
-  const auto source = data::open_tokens(recipe.data.valid);
-  const EvalResult r = evaluate(model, *source, recipe.eval_batch_size(), recipe.data.seq_len,
-                                recipe.eval.max_batches, recipe.device());
-  std::printf(
-      "checkpoint %s (step %lld) on %s: loss %.4f | ppl %.3f | %.4f bits/token | %lld tokens\n",
-      checkpoint.c_str(), (long long)ckpt.get_int("state/step"), recipe.data.valid.c_str(), r.loss,
-      r.perplexity(), r.bits_per_token(), (long long)r.tokens);
+  const DataPipeline data(recipe, DataPipeline::Open::ValidOnly);
+  const auto model = load_model(ckpt, recipe);
+  const auto pass = data.valid_pass(recipe.eval_batch_size(), recipe.eval.max_batches);
+  const EvalResult r = evaluate(*model, *pass, recipe.model.num_classes, recipe.device());
+  std::printf("checkpoint %s (step %lld) on %s: ", checkpoint.c_str(), (long long)ckpt.get_int("state/step"),
+              recipe.data.valid.c_str());
+  if (r.task == Task::Classify) {
+    std::printf("loss %.4f | accuracy %.2f%% | %lld sequences\n%s", r.loss, 100.0 * r.accuracy(), (long long)r.count,
+                format_confusion(r, data.class_names()).c_str());
+  } else {
+    std::printf("loss %.4f | ppl %.3f | %.4f bits/token | %lld tokens\n", r.loss, r.perplexity(), r.bits_per_token(),
+                (long long)r.count);
+  }
   return 0;
 }
 
 int run_info(const std::string& checkpoint) {
   CheckpointReader ckpt(checkpoint);
   const Recipe recipe = recipe_for(ckpt, checkpoint, "", {});
-  const MambaLM model(recipe.model, 0);
+  const auto model = build_model(recipe.model, 0, {});
   std::cout << "checkpoint: " << checkpoint << "\n"
             << "step: " << ckpt.get_int("state/step") << "\n"
             << "tokens seen: " << ckpt.get_int("state/tokens_seen") << "\n"
-            << "parameters: " << model.num_parameters() << "\n"
+            << "model: " << recipe.model.backbone << " " << task_name(recipe.model.task) << "\n"
+            << "parameters: " << model->num_parameters() << "\n"
             << "recipe:\n"
             << to_yaml(recipe);
   return 0;
@@ -83,7 +96,12 @@ int run_dump(const std::string& checkpoint, const std::string& config, const std
              const DumpOptions& options, const std::string& out) {
   CheckpointReader ckpt(checkpoint);
   const Recipe recipe = recipe_for(ckpt, checkpoint, config, overrides);
-  const MambaLM model = load_model(ckpt, recipe);
+  KRAIT_CHECK(recipe.model.task == Task::LM && recipe.model.backbone == "mamba", "dump: compares a Mamba language "
+              "model with PyTorch's MambaForCausalLM; this checkpoint is a ", recipe.model.backbone, " ",
+              task_name(recipe.model.task), " model");
+  MambaLM model(recipe.model.mamba, static_cast<uint64_t>(recipe.train.seed), {DType::F32, recipe.device()});
+  if (recipe.train.precision == Precision::BF16) model.set_compute_dtype(DType::BF16);
+  load_parameters(ckpt, model);
   const DumpResult r = dump_gradients(model, recipe.device(), options, out);
   std::printf("%s: %s on %s, batch %lld x %lld, loss %.6f, %lld gradients\n", out.c_str(),
               dtype_name(model.compute_dtype()), recipe.train.device.c_str(), (long long)options.batch,
@@ -94,7 +112,7 @@ int run_dump(const std::string& checkpoint, const std::string& config, const std
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"krait: train selective state-space (Mamba) language models"};
+  CLI::App app{"krait: train selective state-space (Mamba) models: language models and sequence classifiers"};
   app.require_subcommand(1);
 
   std::string config, checkpoint;
@@ -107,7 +125,7 @@ int main(int argc, char** argv) {
   train->add_option("--set", overrides,
                     "override a recipe value, e.g. --set optim.lr=1e-3 (repeatable)");
 
-  auto* eval = app.add_subcommand("eval", "evaluate a checkpoint on the recipe's validation data");
+  auto* eval = app.add_subcommand("eval", "evaluate a checkpoint on the recipe's validation data (loss; accuracy and confusion matrix for a classifier)");
   eval->add_option("--checkpoint", checkpoint, "checkpoint file (.h5)")->required();
   eval->add_option("-c,--config", config,
                    "recipe to use instead of the one stored in the checkpoint");

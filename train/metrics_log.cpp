@@ -43,6 +43,24 @@ std::string json_number(double v) {
   return buf;
 }
 
+// A JSON string literal: quotes, backslashes and control characters escaped.
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(path) {
@@ -55,10 +73,21 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(pat
 }
 
 void MetricsLog::write(const std::string& kind, int64_t step,
-                       const std::vector<std::pair<std::string, double>>& fields) {
+                       const std::vector<std::pair<std::string, double>>& fields, const ClassMetrics* classes) {
   std::ostringstream line;
   line << "{\"kind\":\"" << kind << "\",\"step\":" << step;
   for (const auto& [key, value] : fields) line << ",\"" << key << "\":" << json_number(value);
+  if (classes != nullptr) {
+    line << ",\"classes\":[";
+    for (size_t i = 0; i < classes->names.size(); ++i) line << (i ? "," : "") << json_string(classes->names[i]);
+    line << "],\"confusion\":[";
+    for (size_t i = 0; i < classes->confusion.size(); ++i) {
+      line << (i ? "," : "") << "[";
+      for (size_t j = 0; j < classes->confusion[i].size(); ++j) line << (j ? "," : "") << classes->confusion[i][j];
+      line << "]";
+    }
+    line << "]";
+  }
   line << "}\n";
   out_ << line.str();
   out_.flush();

@@ -11,6 +11,12 @@
 
 namespace krait::train {
 
+// A classifier's evaluation: class names and confusion[true][predicted] counts.
+struct ClassMetrics {
+  std::vector<std::string> names;
+  std::vector<std::vector<int64_t>> confusion;
+};
+
 class MetricsLog {
  public:
   // Opens `path` for appending. When resuming from `resume_step`, records after that step (written
@@ -18,9 +24,10 @@ class MetricsLog {
   // run.
   MetricsLog(const std::string& path, int64_t resume_step);
 
-  // Writes {"kind": kind, "step": step, <fields>...} and flushes.
-  void write(const std::string& kind, int64_t step,
-             const std::vector<std::pair<std::string, double>>& fields);
+  // Writes {"kind": kind, "step": step, <fields>...} and flushes; with classes, also
+  // "classes": [names...] and "confusion": [[row of true class 0]...] (krait-plot skips arrays).
+  void write(const std::string& kind, int64_t step, const std::vector<std::pair<std::string, double>>& fields,
+             const ClassMetrics* classes = nullptr);
   const std::string& path() const { return path_; }
 
  private:

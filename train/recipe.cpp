@@ -2,6 +2,7 @@
 // the recipe schema read strictly from YAML plus `--set` overrides.
 #include "train/recipe.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -20,6 +21,16 @@ const std::vector<std::pair<std::string, Precision>> kPrecisions = {{"fp32", Pre
                                                                     {"bf16", Precision::BF16}};
 const std::vector<std::pair<std::string, OnNonFinite>> kNonFiniteActions = {
     {"stop", OnNonFinite::Stop}, {"skip", OnNonFinite::Skip}};
+const std::vector<std::pair<std::string, Task>> kTasks = {{"lm", Task::LM}, {"classify", Task::Classify}};
+const std::vector<std::pair<std::string, ops::PoolMode>> kPools = {{"mean", ops::PoolMode::Mean},
+                                                                   {"last", ops::PoolMode::Last}};
+const std::vector<std::pair<std::string, DataFormat>> kFormats = {
+    {"tokens", DataFormat::Tokens}, {"hdf5", DataFormat::Hdf5}, {"fasta", DataFormat::Fasta}, {"wav", DataFormat::Wav}};
+const std::vector<std::pair<std::string, LabelBy>> kLabelKeys = {{"file", LabelBy::File}, {"record", LabelBy::Record}};
+const std::vector<std::pair<std::string, AudioQuantize>> kQuantizers = {{"mu-law", AudioQuantize::MuLaw},
+                                                                        {"linear", AudioQuantize::Linear}};
+const std::vector<std::pair<std::string, AudioLabels>> kAudioLabels = {
+    {"none", AudioLabels::None}, {"folder", AudioLabels::Folder}, {"manifest", AudioLabels::Manifest}};
 
 template <typename E>
 const char* name_of(E value, const std::vector<std::pair<std::string, E>>& choices) {
@@ -79,7 +90,24 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
     if (!ok) where.fail(key, key + " must be " + rule + " (got " + text(got) + ")");
   };
 
-  const MambaConfig& m = recipe.model;
+  const ModelSpec& spec = recipe.model;
+  const std::vector<std::string> backbones = backbone_names();
+  if (std::find(backbones.begin(), backbones.end(), spec.backbone) == backbones.end()) {
+    std::string names;
+    for (const std::string& name : backbones) names += (names.empty() ? "" : ", ") + name;
+    where.fail("model.backbone", "model.backbone: expected one of " + names + ", got '" + spec.backbone + "'");
+  }
+  if (spec.task == Task::Classify) {
+    if (spec.num_classes == 1 || spec.num_classes < 0)
+      where.fail("model.num_classes", "model.num_classes must be >= 2, or 0 to take the classes from the data (got " +
+                                          text(spec.num_classes) + ")");
+  } else if (spec.num_classes != 0) {
+    where.fail_at_first_given({"model.num_classes", "task"}, "model.num_classes is for task: classify");
+  }
+  const MambaConfig& m = spec.mamba;
+  if (!m.residual_in_fp32)
+    where.fail("model.residual_in_fp32", "model.residual_in_fp32: false is not supported; Krait keeps the residual "
+               "stream in fp32 (set true or leave it out)");
   need(m.d_model > 0, "model.d_model", "> 0", m.d_model);
   need(m.n_layer > 0, "model.n_layer", "> 0", m.n_layer);
   need(m.vocab_size > 0, "model.vocab_size", "> 0", m.vocab_size);
@@ -101,9 +129,17 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   need(m.norm_eps > 0, "model.norm_eps", "> 0", m.norm_eps);
 
   const DataSection& d = recipe.data;
-  if (d.train.empty()) where.fail("data.train", "data.train must name a token file");
+  if (d.train.empty()) where.fail("data.train", "data.train must name the training data");
   need(d.seq_len > 0, "data.seq_len", "> 0", d.seq_len);
   need(d.batch_size > 0, "data.batch_size", "> 0", d.batch_size);
+  if (spec.task == Task::Classify && d.format == DataFormat::Tokens)
+    where.fail_at_first_given({"data.format", "task"}, "task: classify needs labeled sequences: data.format hdf5, "
+                              "fasta or wav (token files carry no labels)");
+  need(d.sample_rate > 0, "data.sample_rate", "> 0", d.sample_rate);
+  need(d.quantize_bits >= 1 && d.quantize_bits <= 16, "data.quantize_bits", "in [1, 16]", d.quantize_bits);
+  need(d.clip_samples >= 0, "data.clip_samples", ">= 0 (0 = as recorded)", d.clip_samples);
+  if (d.labels == AudioLabels::Manifest && d.manifest.empty())
+    where.fail("data.labels", "data.labels: manifest needs data.manifest");
 
   const OptimSection& o = recipe.optim;
   need(o.lr > 0, "optim.lr", "> 0", o.lr);
@@ -161,13 +197,20 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   need(t.keep_checkpoints >= 1, "train.keep_checkpoints", ">= 1", t.keep_checkpoints);
   need(t.log_interval >= 1, "train.log_interval", ">= 1", t.log_interval);
   need(t.max_nonfinite_skips >= 0, "train.max_nonfinite_skips", ">= 0", t.max_nonfinite_skips);
+  for (const std::string& pattern : t.freeze) {
+    if (pattern.empty()) where.fail("train.freeze", "train.freeze: empty pattern");
+  }
 
   const EvalSection& e = recipe.eval;
   need(e.max_batches >= 0, "eval.max_batches", ">= 0 (0 = the whole set)", e.max_batches);
   need(e.batch_size >= 0, "eval.batch_size", "> 0 or auto", e.batch_size);
 }
 
-void read_model(MapReader in, MambaConfig& m) {
+void read_model(MapReader in, ModelSpec& spec) {
+  MambaConfig& m = spec.mamba;
+  in.read("backbone", spec.backbone);
+  in.read("num_classes", spec.num_classes);
+  in.read_choice("pool", spec.pool, kPools);
   in.read("d_model", m.d_model);
   in.read("n_layer", m.n_layer);
   in.read("vocab_size", m.vocab_size);
@@ -197,6 +240,16 @@ void read_data(MapReader in, DataSection& d) {
   in.read("valid", d.valid);
   in.read("seq_len", d.seq_len);
   in.read("batch_size", d.batch_size);
+  in.read_choice("format", d.format, kFormats);
+  in.read("manifest", d.manifest);
+  in.read_choice("label_by", d.label_by, kLabelKeys);
+  in.read("reverse_complement", d.reverse_complement);
+  in.read("sample_rate", d.sample_rate);
+  in.read("resample", d.resample);
+  in.read_choice("quantize", d.quantize, kQuantizers);
+  in.read("quantize_bits", d.quantize_bits);
+  in.read_choice("labels", d.labels, kAudioLabels);
+  in.read("clip_samples", d.clip_samples);
   in.finish();
   in.require("train");
 }
@@ -232,6 +285,8 @@ void read_train(MapReader in, TrainSection& t) {
   in.read_choice("precision", t.precision, kPrecisions);
   in.read_choice("on_nonfinite", t.on_nonfinite, kNonFiniteActions);
   in.read("max_nonfinite_skips", t.max_nonfinite_skips);
+  in.read("init_from", t.init_from);
+  in.read("freeze", t.freeze);
   in.finish();
 }
 
@@ -243,11 +298,12 @@ void read_eval(MapReader in, EvalSection& e) {
 
 Recipe read_recipe(const YAML::Node& root, KeyLocations& where) {
   MapReader in(root, "", where);
+  Recipe recipe;
+  in.read_choice("task", recipe.model.task, kTasks);
   MapReader model = in.section("model"), data = in.section("data"), optim = in.section("optim"),
             schedule = in.section("schedule"), train = in.section("train"),
             eval = in.section("eval");
   in.finish();  // an unknown section before the keys missing from a misspelled one
-  Recipe recipe;
   read_model(model, recipe.model);
   read_data(data, recipe.data);
   read_optim(optim, recipe.optim);
@@ -261,6 +317,11 @@ Recipe read_recipe(const YAML::Node& root, KeyLocations& where) {
 
 const char* to_string(Precision precision) { return name_of(precision, kPrecisions); }
 const char* to_string(OnNonFinite action) { return name_of(action, kNonFiniteActions); }
+const char* to_string(DataFormat format) { return name_of(format, kFormats); }
+const char* to_string(LabelBy key) { return name_of(key, kLabelKeys); }
+const char* to_string(AudioQuantize quantize) { return name_of(quantize, kQuantizers); }
+const char* to_string(AudioLabels labels) { return name_of(labels, kAudioLabels); }
+const char* to_string(ops::PoolMode pool) { return name_of(pool, kPools); }
 
 int64_t Recipe::total_steps() const {
   if (schedule.total_steps) return *schedule.total_steps;

@@ -20,17 +20,34 @@
 #include <vector>
 
 #include "autograd/device.h"
-#include "layers/mamba_config.h"
+#include "layers/model_spec.h"
 #include "optim/schedule.h"
 
 namespace krait::train {
 
-// Token data: paths of token files, in any format data::open_tokens reads.
+// What data.train and data.valid name: token files (data::open_tokens), sequence datasets written by
+// krait-prepare (.h5), FASTA files (plain or gzip), or WAV files and folders of them.
+enum class DataFormat { Tokens, Hdf5, Fasta, Wav };
+enum class LabelBy { File, Record };           // FASTA: a manifest key is the file or the record name
+enum class AudioQuantize { MuLaw, Linear };    // WAV: 8-bit mu-law, or linear in quantize_bits
+enum class AudioLabels { None, Folder, Manifest };
+
+// Training data. The keys after batch_size apply to the formats named in their comments.
 struct DataSection {
-  std::string train;        // required
+  std::string train;        // required; fasta and wav: several paths joined with ','
   std::string valid;        // "" = no validation set (evaluation is then skipped)
-  int64_t seq_len = 256;    // tokens per sequence
+  int64_t seq_len = 256;    // ids per sequence (a classification window, or LM inputs)
   int64_t batch_size = 16;  // sequences per optimizer step, summed over all ranks
+  DataFormat format = DataFormat::Tokens;  // YAML: tokens | hdf5 | fasta | wav
+  std::string manifest;                    // fasta, wav: TSV `key<TAB>class` giving labels
+  LabelBy label_by = LabelBy::File;        // fasta: file | record
+  bool reverse_complement = false;         // DNA (hdf5, fasta): flip half the training windows
+  int64_t sample_rate = 16000;             // wav
+  bool resample = false;                   // wav: resample other rates rather than reject them
+  AudioQuantize quantize = AudioQuantize::MuLaw;  // wav: mu-law | linear
+  int64_t quantize_bits = 8;                      // wav, linear: 2^bits classes
+  AudioLabels labels = AudioLabels::None;         // wav: none | folder | manifest
+  int64_t clip_samples = 0;                       // wav: pad or cut every clip to this; 0 = as is
 
   bool operator==(const DataSection&) const = default;
 };
@@ -81,6 +98,12 @@ struct TrainSection {
   // (no update); with skip, the run stops anyway once more than max_nonfinite_skips were skipped.
   OnNonFinite on_nonfinite = OnNonFinite::Stop;  // YAML: stop | skip
   int64_t max_nonfinite_skips = 10;
+  // Start a new run from a pretrained checkpoint (a file, or a run folder: its newest): parameters
+  // are loaded by name where the shapes agree, the rest (a new head) keep their initialization.
+  std::string init_from;
+  // Parameters whose names match one of these patterns ('*' matches any run of characters) are not
+  // trained, e.g. ["embedding.*", "layers.*"] trains only the head.
+  std::vector<std::string> freeze;
 
   bool operator==(const TrainSection&) const = default;
 };
@@ -94,8 +117,10 @@ struct EvalSection {
 };
 
 struct Recipe {
-  // YAML keys are MambaConfig's field names; dt_rank also takes "auto" (stored as 0).
-  MambaConfig model;
+  // The top-level `task` (lm | classify) and the `model` section: `backbone` (mamba), for
+  // classification `num_classes` (0 = from the data) and `pool` (mean | last), and the backbone's
+  // fields (MambaConfig's names; dt_rank also takes "auto", stored as 0).
+  ModelSpec model;
   DataSection data;
   OptimSection optim;
   ScheduleSection schedule;
@@ -137,5 +162,10 @@ void write_resolved_recipe(const Recipe& recipe, const std::string& path);
 
 const char* to_string(Precision precision);
 const char* to_string(OnNonFinite action);
+const char* to_string(DataFormat format);
+const char* to_string(LabelBy key);
+const char* to_string(AudioQuantize quantize);
+const char* to_string(AudioLabels labels);
+const char* to_string(ops::PoolMode pool);
 
 }  // namespace krait::train

@@ -36,8 +36,14 @@ void begin_section(YAML::Emitter& out, const char* name) {
   out << YAML::Key << name << YAML::Value << YAML::BeginMap;
 }
 
-void write_model(YAML::Emitter& out, const MambaConfig& m) {
+void write_model(YAML::Emitter& out, const ModelSpec& spec) {
+  const MambaConfig& m = spec.mamba;
   begin_section(out, "model");
+  field(out, "backbone", spec.backbone);
+  if (spec.task == Task::Classify) {
+    field(out, "num_classes", text(spec.num_classes), spec.num_classes == 0 ? "from the data" : "");
+    field(out, "pool", to_string(spec.pool));
+  }
   field(out, "d_model", text(m.d_model));
   field(out, "n_layer", text(m.n_layer));
   field(out, "vocab_size", text(m.vocab_size),
@@ -66,6 +72,16 @@ void write_data(YAML::Emitter& out, const DataSection& d) {
   field(out, "valid", d.valid);
   field(out, "seq_len", text(d.seq_len));
   field(out, "batch_size", text(d.batch_size));
+  field(out, "format", to_string(d.format));
+  field(out, "manifest", d.manifest);
+  field(out, "label_by", to_string(d.label_by), "fasta");
+  field(out, "reverse_complement", text(d.reverse_complement), "DNA");
+  field(out, "sample_rate", text(d.sample_rate), "wav");
+  field(out, "resample", text(d.resample), "wav");
+  field(out, "quantize", to_string(d.quantize), "wav");
+  field(out, "quantize_bits", text(d.quantize_bits), "wav, linear");
+  field(out, "labels", to_string(d.labels), "wav");
+  field(out, "clip_samples", text(d.clip_samples), "wav");
   out << YAML::EndMap;
 }
 
@@ -114,6 +130,10 @@ void write_train(YAML::Emitter& out, const Recipe& recipe) {
   field(out, "precision", to_string(t.precision));
   field(out, "on_nonfinite", to_string(t.on_nonfinite));
   field(out, "max_nonfinite_skips", text(t.max_nonfinite_skips));
+  field(out, "init_from", t.init_from);
+  out << YAML::Key << "freeze" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& pattern : t.freeze) out << pattern;
+  out << YAML::EndSeq;
   out << YAML::EndMap;
 }
 
@@ -131,6 +151,7 @@ std::string to_yaml(const Recipe& recipe) {
   YAML::Emitter out;
   out << YAML::Comment("Resolved Krait recipe: every field explicit, defaults filled in.");
   out << YAML::BeginMap;
+  field(out, "task", task_name(recipe.model.task));
   write_model(out, recipe.model);
   write_data(out, recipe.data);
   write_optim(out, recipe.optim);

@@ -13,6 +13,7 @@
 #include "train/checkpoint_file.h"
 #include "train/evaluate.h"
 #include "train/metrics_log.h"
+#include "train/pretrained.h"
 #include "train/run_dir.h"
 
 namespace krait::train {
@@ -49,84 +50,119 @@ Device checked_device(const Recipe& r) {
   return device;
 }
 
-std::unique_ptr<data::TokenSource> open_checked(const std::string& path, const char* key,
-                                                const MambaConfig& model) {
-  auto source = data::open_tokens(path);
-  KRAIT_CHECK(source->vocab_size() <= model.vocab_size, key, ": '", path,
-              "' holds token ids up to ", source->vocab_size() - 1, " but model.vocab_size is ",
-              model.vocab_size);
-  return source;
-}
-
 bool finite(double v) { return std::isfinite(v); }
 
+void print_names(std::ostream& out, const char* what, const std::vector<std::string>& names) {
+  out << "  " << what << " (" << names.size() << ")";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i == 12) {
+      out << " ...";
+      break;
+    }
+    out << (i ? ", " : ": ") << names[i];
+  }
+  out << "\n";
+}
+
 }  // namespace
+
+ModelSpec resolve_model(const Recipe& recipe, const DataPipeline& data) {
+  ModelSpec spec = recipe.model;
+  KRAIT_CHECK(data.vocab_size() <= static_cast<uint32_t>(spec.mamba.vocab_size), "data: '", recipe.data.train,
+              "' holds ids up to ", data.vocab_size() - 1, " but model.vocab_size is ", spec.mamba.vocab_size);
+  if (spec.task != Task::Classify) return spec;
+  const int64_t classes = static_cast<int64_t>(data.class_names().size());
+  KRAIT_CHECK(classes >= 2, "task: classify, but '", recipe.data.train, "' has ", classes,
+              " classes; give labels (a manifest, folder names, or a labeled prepared dataset)");
+  KRAIT_CHECK(spec.num_classes == 0 || spec.num_classes == classes, "model.num_classes is ", spec.num_classes,
+              " but '", recipe.data.train, "' has ", classes, " classes");
+  spec.num_classes = classes;
+  return spec;
+}
 
 Trainer::Trainer(const Recipe& recipe, std::ostream& progress)
     : recipe_(recipe),
       progress_(progress),
       device_(checked_device(recipe)),
-      model_(recipe.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, device_}),
-      optimizer_(model_.parameters(), adamw_config(recipe.optim)),
+      data_(std::make_unique<DataPipeline>(recipe)),
       schedule_(lr_schedule(recipe)),
-      train_source_(open_checked(recipe.data.train, "data.train", recipe.model)),
-      valid_source_(recipe.data.valid.empty()
-                        ? nullptr
-                        : open_checked(recipe.data.valid, "data.valid", recipe.model)),
-      batcher_(*train_source_, recipe.micro_batch(), recipe.data.seq_len,
-               static_cast<uint64_t>(recipe.train.seed)),
-      last_eval_loss_(std::numeric_limits<double>::quiet_NaN()) {
-  if (recipe.train.precision == Precision::BF16) model_.set_compute_dtype(DType::BF16);
+      last_eval_loss_(std::numeric_limits<double>::quiet_NaN()),
+      last_eval_accuracy_(std::numeric_limits<double>::quiet_NaN()) {
+  recipe_.model = resolve_model(recipe, *data_);
+  model_ = build_model(recipe_.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, device_});
+  if (recipe.train.precision == Precision::BF16) model_->set_compute_dtype(DType::BF16);
+  std::vector<std::string> frozen;
+  trainable_ = freeze_parameters(model_->parameters(), recipe.train.freeze, frozen);
+  optimizer_ = std::make_unique<AdamW>(trainable_, adamw_config(recipe.optim));
+  progress_ << data_->describe() << "\n"
+            << "model: " << recipe_.model.backbone << " " << task_name(recipe_.model.task) << ", "
+            << model_->num_parameters() << " parameters";
+  if (!frozen.empty()) progress_ << " (" << frozen.size() << " tensors frozen by train.freeze)";
+  progress_ << "; global batch " << recipe.data.batch_size << " x " << recipe.data.seq_len << " = micro-batch "
+            << recipe.micro_batch() << " x accumulation " << recipe.grad_accum() << "\n";
+
   const std::string& run_dir = recipe.train.run_dir;
   std::filesystem::create_directories(run_dir);
   remove_stale_temp_files(run_dir);
   const auto latest = latest_checkpoint(run_dir);
-  if (latest) resume_from(*latest);
+  if (latest) {
+    resume_from(*latest);
+  } else if (!recipe.train.init_from.empty()) {
+    start_from_pretrained();
+  }
   metrics_ = std::make_unique<MetricsLog>(run_dir + "/metrics.jsonl", latest ? step_ : -1);
   write_resolved_recipe(recipe_, run_dir + "/recipe.yaml");
+}
+
+void Trainer::start_from_pretrained() {
+  const InitReport r = init_from_checkpoint(model_->parameters(), recipe_.train.init_from);
+  progress_ << "initialized from " << r.checkpoint << ":\n";
+  print_names(progress_, "loaded", r.loaded);
+  print_names(progress_, "new", r.fresh);
+  print_names(progress_, "ignored", r.ignored);
 }
 
 Trainer::~Trainer() = default;
 
 void Trainer::resume_from(const std::string& path) {
   CheckpointReader ckpt(path);
-  for (const Parameter& p : model_.parameters()) ckpt.read_into("model/" + p.name, p.value);
-  // Parameters the optimizer never updated have no saved moments.
+  for (const Parameter& p : model_->parameters()) ckpt.read_into("model/" + p.name, p.value);
+  // Parameters the optimizer never updated (or frozen ones) have no saved moments.
   std::vector<AdamWParamState> state;
-  for (const Parameter& p : model_.parameters()) {
+  for (const Parameter& p : trainable_) {
     if (!ckpt.has("optim/step/" + p.name)) continue;
     state.push_back({p.name, ckpt.get_int("optim/step/" + p.name), ckpt.tensor("optim/exp_avg/" + p.name),
                      ckpt.tensor("optim/exp_avg_sq/" + p.name)});
   }
-  optimizer_.load_state(ckpt.get_int("optim/step_count"), state);
+  optimizer_->load_state(ckpt.get_int("optim/step_count"), state);
   step_ = ckpt.get_int("state/step");
   tokens_seen_ = ckpt.get_int("state/tokens_seen");
   nonfinite_skips_ = ckpt.get_int("state/nonfinite_skips");
   const std::vector<uint64_t> words = ckpt.get_u64s("state/data_rng");
   KRAIT_CHECK(words.size() == 6, "checkpoint '", path, "': state/data_rng has ", words.size(),
               " words, expected 6");
-  data::RandomBatcherState data_state;
+  data::SamplerState data_state;
   std::copy(words.begin(), words.begin() + 4, data_state.rng.words.begin());
   data_state.rng.has_spare = words[4] != 0;
   std::memcpy(&data_state.rng.spare, &words[5], sizeof(double));
   data_state.batches_drawn = ckpt.get_int("state/batches_drawn");
-  batcher_.set_state(data_state);
+  data_->train().set_state(data_state);
   progress_ << "resuming from " << path << " at step " << step_ << "\n";
 }
 
 void Trainer::save_checkpoint() {
   CheckpointWriter ckpt;
-  for (const Parameter& p : model_.parameters()) ckpt.put_tensor("model/" + p.name, p.value);
-  for (const AdamWParamState& s : optimizer_.state()) {
+  for (const Parameter& p : model_->parameters()) ckpt.put_tensor("model/" + p.name, p.value);
+  for (const AdamWParamState& s : optimizer_->state()) {
     ckpt.put_int("optim/step/" + s.name, s.step);
     ckpt.put_tensor("optim/exp_avg/" + s.name, s.exp_avg);
     ckpt.put_tensor("optim/exp_avg_sq/" + s.name, s.exp_avg_sq);
   }
-  ckpt.put_int("optim/step_count", optimizer_.step_count());
+  ckpt.put_int("optim/step_count", optimizer_->step_count());
   ckpt.put_int("state/step", step_);
   ckpt.put_int("state/tokens_seen", tokens_seen_);
   ckpt.put_int("state/nonfinite_skips", nonfinite_skips_);
-  const data::RandomBatcherState data_state = batcher_.state();
+  const data::SamplerState data_state = data_->train().state();
   std::vector<uint64_t> words(data_state.rng.words.begin(), data_state.rng.words.end());
   uint64_t spare_bits;
   std::memcpy(&spare_bits, &data_state.rng.spare, sizeof spare_bits);
@@ -145,18 +181,17 @@ double Trainer::train_step(double lr, double& grad_norm) {
   data::Batch batch;
   Tensor loss_sum;  // summed where the loss is, so the host reads it once per step, not per micro-batch
   for (int64_t micro = 0; micro < accum; ++micro) {
-    batcher_.next(batch);
-    const auto [ids, targets] = batch_tensors(batch, device_);
-    const Tensor loss = model_.loss(ids, targets);
+    data_->train().next(batch);
+    const Tensor loss = model_->forward(to_device(batch, device_)).loss;
     backward(ops::scale(loss, 1.0 / static_cast<double>(accum)));
     NoGradGuard no_grad;
     loss_sum = loss_sum.defined() ? ops::add(loss_sum, loss.detach()) : loss.detach();
   }
   const double loss = loss_sum.item() / static_cast<double>(accum);
-  const ParameterList& params = model_.parameters();
+  const ParameterList& params = trainable_;
   grad_norm = recipe_.optim.grad_clip > 0 ? clip_grad_norm(params, recipe_.optim.grad_clip)
                                           : global_grad_norm(params);
-  if (finite(loss) && finite(grad_norm)) optimizer_.step(lr);
+  if (finite(loss) && finite(grad_norm)) optimizer_->step(lr);
   for (const Parameter& p : params) p.value.zero_grad();
   return finite(grad_norm) ? loss : std::numeric_limits<double>::quiet_NaN();
 }
@@ -176,22 +211,33 @@ void Trainer::log_progress(double loss, double lr, double grad_norm, double elap
 }
 
 void Trainer::maybe_evaluate(bool force) {
-  if (!valid_source_) return;
+  if (!data_->has_valid()) return;
   const int64_t every = recipe_.train.eval_interval;
   if (!force && (every <= 0 || step_ % every != 0)) return;
-  const EvalResult r = evaluate(model_, *valid_source_, recipe_.eval_batch_size(),
-                                recipe_.data.seq_len, recipe_.eval.max_batches, device_);
+  const auto pass = data_->valid_pass(recipe_.eval_batch_size(), recipe_.eval.max_batches);
+  const EvalResult r = evaluate(*model_, *pass, recipe_.model.num_classes, device_);
   last_eval_loss_ = r.loss;
+  char line[200];
+  if (r.task == Task::Classify) {
+    last_eval_accuracy_ = r.accuracy();
+    const ClassMetrics classes{data_->class_names(), r.confusion};
+    metrics_->write("eval", step_,
+                    {{"tokens", double(tokens_seen_)}, {"loss", r.loss}, {"accuracy", r.accuracy()},
+                     {"eval_sequences", double(r.count)}},
+                    &classes);
+    std::snprintf(line, sizeof line, "eval  step %6lld | loss %.4f | accuracy %.2f%% (%lld sequences)",
+                  (long long)step_, r.loss, 100.0 * r.accuracy(), (long long)r.count);
+    progress_ << line << "\n" << format_confusion(r, data_->class_names()) << std::flush;
+    return;
+  }
   metrics_->write("eval", step_,
                   {{"tokens", double(tokens_seen_)},
                    {"loss", r.loss},
                    {"ppl", r.perplexity()},
                    {"bpb", r.bits_per_token()},
-                   {"eval_tokens", double(r.tokens)}});
-  char line[160];
-  std::snprintf(line, sizeof line,
-                "eval  step %6lld | loss %.4f | ppl %.2f | %.3f bits/token (%lld tokens)",
-                (long long)step_, r.loss, r.perplexity(), r.bits_per_token(), (long long)r.tokens);
+                   {"eval_tokens", double(r.count)}});
+  std::snprintf(line, sizeof line, "eval  step %6lld | loss %.4f | ppl %.2f | %.3f bits/token (%lld tokens)",
+                (long long)step_, r.loss, r.perplexity(), r.bits_per_token(), (long long)r.count);
   progress_ << line << "\n" << std::flush;
 }
 
@@ -243,6 +289,7 @@ TrainSummary Trainer::run() {
   summary.last_step = step_;
   summary.final_train_loss = last_loss;
   summary.final_eval_loss = last_eval_loss_;
+  summary.final_eval_accuracy = last_eval_accuracy_;
   summary.nonfinite_skips = nonfinite_skips_;
   return summary;
 }

@@ -1,15 +1,15 @@
 // train/trainer.h — Trainer: recipe -> model + optimizer + data -> the training loop, with periodic
-// evaluation, checkpoints (resumed bit-for-bit from the run directory), metrics and progress.
+// evaluation, checkpoints (resumed bit-for-bit from the run directory), metrics and progress. It
+// sees the network only through the Model interface, so every backbone and head trains the same way.
 #pragma once
 
 #include <iosfwd>
 #include <memory>
 
-#include "data/random_batcher.h"
-#include "data/token_source.h"
-#include "layers/mamba_lm.h"
+#include "layers/model.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "train/data_pipeline.h"
 #include "train/recipe.h"
 
 namespace krait::train {
@@ -20,39 +20,46 @@ struct TrainSummary {
   int64_t first_step = 0;  // > 0 when resumed
   int64_t last_step = 0;
   double final_train_loss = 0;
-  double final_eval_loss = 0;  // NaN without a validation set
+  double final_eval_loss = 0;      // NaN without a validation set
+  double final_eval_accuracy = 0;  // NaN unless a classifier was evaluated
   int64_t nonfinite_skips = 0;
 };
 
 class Trainer {
  public:
-  // Builds everything from the recipe; resumes from the newest checkpoint in recipe.train.run_dir.
-  // Progress lines go to `progress`.
+  // Builds everything from the recipe; resumes from the newest checkpoint in recipe.train.run_dir,
+  // or else starts from train.init_from when set. Progress lines go to `progress`.
   Trainer(const Recipe& recipe, std::ostream& progress);
   ~Trainer();
 
   TrainSummary run();
+  const Model& model() const { return *model_; }
 
  private:
   void resume_from(const std::string& checkpoint);
+  void start_from_pretrained();
   void save_checkpoint();
   double train_step(double lr, double& grad_norm);
   void log_progress(double loss, double lr, double grad_norm, double elapsed, double tokens_per_s);
   void maybe_evaluate(bool force);
 
-  Recipe recipe_;
+  Recipe recipe_;  // with model.num_classes resolved from the data
   std::ostream& progress_;
   Device device_;
-  MambaLM model_;
-  AdamW optimizer_;
+  std::unique_ptr<DataPipeline> data_;
+  std::unique_ptr<Model> model_;
+  ParameterList trainable_;  // the model's parameters less the frozen ones
+  std::unique_ptr<AdamW> optimizer_;
   LrSchedule schedule_;
-  std::unique_ptr<data::TokenSource> train_source_, valid_source_;
-  data::RandomBatcher batcher_;
   std::unique_ptr<MetricsLog> metrics_;
   int64_t step_ = 0;  // optimizer steps completed
   int64_t tokens_seen_ = 0;
   int64_t nonfinite_skips_ = 0;
-  double last_eval_loss_;
+  double last_eval_loss_, last_eval_accuracy_;
 };
+
+// The recipe's model with num_classes taken from the data when the recipe leaves it 0; throws when
+// the data's vocabulary or classes do not fit the model.
+ModelSpec resolve_model(const Recipe& recipe, const DataPipeline& data);
 
 }  // namespace krait::train

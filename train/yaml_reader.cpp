@@ -229,6 +229,18 @@ bool MapReader::read(const std::string& key, std::string& out) {
   return true;
 }
 
+bool MapReader::read(const std::string& key, std::vector<std::string>& out) {
+  const YAML::Node node = value(key);
+  if (!node.IsDefined()) return false;
+  if (!node.IsSequence()) wrong_type(key, "a list of strings", node);
+  out.clear();
+  for (const YAML::Node& item : node) {
+    if (!item.IsScalar()) wrong_type(key, "a list of strings", node);
+    out.push_back(item.Scalar());
+  }
+  return true;
+}
+
 bool MapReader::read_int_or_auto(const std::string& key, int64_t& out) {
   const YAML::Node node = value(key);
   if (!node.IsDefined()) return false;

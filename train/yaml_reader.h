@@ -63,6 +63,7 @@ class MapReader {
   bool read(const std::string& key, double& out);   // finite numbers
   bool read(const std::string& key, bool& out);     // true | false
   bool read(const std::string& key, std::string& out);
+  bool read(const std::string& key, std::vector<std::string>& out);  // a list of strings
   template <typename T>
   bool read(const std::string& key, std::optional<T>& out) {
     T value{};

@@ -76,15 +76,15 @@ TEST(RandomBatcher, RanksDrawDifferentStreams) {
   const auto from_rank1 = draw(rank1, 10);
   EXPECT_FALSE(same(draw(rank0, 10), from_rank1));
   EXPECT_TRUE(same(from_rank1, draw(rank1_again, 10)));
-  EXPECT_NE(RandomBatcher::rank_seed(42, 0), RandomBatcher::rank_seed(42, 1));
-  EXPECT_NE(RandomBatcher::rank_seed(42, 1), RandomBatcher::rank_seed(43, 0));
+  EXPECT_NE(rank_seed(42, 0), rank_seed(42, 1));
+  EXPECT_NE(rank_seed(42, 1), rank_seed(43, 0));
 }
 
 TEST(RandomBatcher, RestoredStateContinuesIdentically) {
   const auto source = VectorSource::positions(10000);
   RandomBatcher original(source, 8, 16, 99, 2, 3);
   draw(original, 5);
-  const RandomBatcherState saved = original.state();
+  const SamplerState saved = original.state();
   EXPECT_EQ(saved.batches_drawn, 5u);
   const auto expected = draw(original, 7);
 

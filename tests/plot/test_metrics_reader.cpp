@@ -54,6 +54,13 @@ TEST(MetricsReader, TakesKeysInAnyOrderAndIgnoresNonNumbers) {
   EXPECT_EQ(records[0].values, (std::map<std::string, double>{{"loss", 1.5}, {"step", 3}}));
 }
 
+TEST(MetricsReader, LeavesOutArraysSuchAsAConfusionMatrix) {
+  const auto records = parse(
+      R"({"kind":"eval","step":5,"accuracy":0.5,"confusion":[[1, 2], [3, 4]],"classes":["a","b"],"e":[]})" "\n");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].values, (std::map<std::string, double>{{"step", 5}, {"accuracy", 0.5}}));
+}
+
 TEST(MetricsReader, ReadsEveryJsonNumberForm) {
   const auto records = parse(R"({"kind":"k","a":0,"b":-7,"c":0.25,"d":1e3,"e":-2.5E-2,"f":6E+1,"g":-0})");
   const auto& v = records.at(0).values;
@@ -105,7 +112,8 @@ TEST(MetricsReader, RejectsMalformedLinesNamingFileLineAndColumn) {
       R"({"kind":"train","loss":1e999})",   // out of range
       R"({"kind":"train","ok":tru})",       // misspelt literal
       R"({"kind":"train","a":{"b":1}})",    // nested object
-      R"({"kind":"train","a":[1]})",        // array
+      R"({"kind":"train","a":[1,})",        // unterminated array
+      R"({"kind":"train","a":[{"b":1}]})",  // object in an array
       R"({"kind":"train","step":1,"step":2})",  // duplicate key
       R"({"kind":"tra)",                    // unterminated string
       R"({"kind":"tr\x"})",                 // bad escape

@@ -94,7 +94,11 @@ inline void expect_same_model(const MambaConfig& a, const MambaConfig& b) {
 }
 
 inline void expect_same_recipe(const Recipe& a, const Recipe& b) {
-  expect_same_model(a.model, b.model);
+  expect_same_model(a.model.mamba, b.model.mamba);
+  EXPECT_EQ(a.model.backbone, b.model.backbone);
+  EXPECT_EQ(a.model.task, b.model.task);
+  EXPECT_EQ(a.model.num_classes, b.model.num_classes);
+  EXPECT_EQ(a.model.pool, b.model.pool);
   EXPECT_EQ(a.data, b.data);
   EXPECT_EQ(a.optim, b.optim);
   EXPECT_EQ(a.schedule, b.schedule);

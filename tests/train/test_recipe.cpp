@@ -35,7 +35,7 @@ TEST(Recipe, MinimalRecipeTakesDefaults) {
   model.d_model = 64;
   model.n_layer = 2;
   model.vocab_size = 257;
-  expect_same_model(recipe.model, model);
+  expect_same_model(recipe.model.mamba, model);
   DataSection data;
   data.train = "train.bin";
   EXPECT_EQ(recipe.data, data);
@@ -74,11 +74,11 @@ TEST(Recipe, ReadsEveryKindOfField) {
 }
 
 TEST(Recipe, DtRankTakesAutoOrAnInteger) {
-  EXPECT_EQ(parse(kMinimal).model.dt_rank, 0);
+  EXPECT_EQ(parse(kMinimal).model.mamba.dt_rank, 0);
   const Recipe automatic = parse(kMinimal, {"model.dt_rank=auto"});
-  EXPECT_EQ(automatic.model.dt_rank, 0);
-  EXPECT_EQ(automatic.model.resolved_dt_rank(), 4);
-  EXPECT_EQ(parse(kMinimal, {"model.dt_rank=6"}).model.dt_rank, 6);
+  EXPECT_EQ(automatic.model.mamba.dt_rank, 0);
+  EXPECT_EQ(automatic.model.mamba.resolved_dt_rank(), 4);
+  EXPECT_EQ(parse(kMinimal, {"model.dt_rank=6"}).model.mamba.dt_rank, 6);
 }
 
 TEST(Recipe, TotalTokensRoundUpToWholeSteps) {
@@ -126,7 +126,7 @@ TEST(Recipe, ValidateChecksTheWorldSize) {
   EXPECT_NO_THROW(recipe.validate(2));
   EXPECT_THROW(recipe.validate(1), Error);
   // Without a file the message has no location, only the key paths.
-  recipe.model.d_model = -1;
+  recipe.model.mamba.d_model = -1;
   try {
     recipe.validate(2);
     ADD_FAILURE() << "expected a krait::Error";
@@ -139,8 +139,8 @@ TEST(Recipe, OverridesApplyInOrder) {
   const Recipe recipe =
       parse(kMinimal, {"model.d_model=128", "optim.betas=[0.9,0.99]", "eval.max_batches=5",
                        "model.d_model=96", "data={train: other.bin, seq_len: 32}"});
-  EXPECT_EQ(recipe.model.d_model, 96);
-  EXPECT_EQ(recipe.model.n_layer, 2);
+  EXPECT_EQ(recipe.model.mamba.d_model, 96);
+  EXPECT_EQ(recipe.model.mamba.n_layer, 2);
   EXPECT_EQ(recipe.optim.beta2, 0.99);
   EXPECT_EQ(recipe.eval.max_batches, 5);
   EXPECT_EQ(recipe.data.train, "other.bin");
@@ -162,11 +162,11 @@ TEST(Recipe, ToYamlRoundTripsDefaults) {
 
 TEST(Recipe, ToYamlRoundTripsEveryField) {
   Recipe recipe;
-  MambaConfig& m = recipe.model;
+  MambaConfig& m = recipe.model.mamba;
   m.d_model = 48, m.n_layer = 3, m.vocab_size = 1000, m.d_state = 8, m.d_conv = 3, m.expand = 3;
   m.dt_rank = 5, m.dt_min = 0.002, m.dt_max = 0.2, m.dt_init_floor = 3e-4, m.dt_scale = 0.5;
   m.conv_bias = false, m.bias = true, m.pad_vocab_size_multiple = 16, m.tie_embeddings = false;
-  m.norm_eps = 1e-6, m.residual_in_fp32 = false, m.selective = false;
+  m.norm_eps = 1e-6, m.selective = false;
   recipe.data = {"a b/train.bin", "#valid: x.bin", 100, 24};
   recipe.optim = {0.1 + 0.2, 0.85, 0.975, 1e-9, 0.01, 0.5};
   recipe.schedule.warmup_steps = 7;
@@ -193,8 +193,8 @@ TEST(Recipe, WriteResolvedRecipe) {
 
 TEST(Recipe, QuickstartConfigLoads) {
   const Recipe recipe = load_recipe(config_path("quickstart.yaml"));
-  EXPECT_EQ(recipe.model.vocab_size, 257);
-  EXPECT_EQ(recipe.model.padded_vocab_size(), 264);
+  EXPECT_EQ(recipe.model.mamba.vocab_size, 257);
+  EXPECT_EQ(recipe.model.mamba.padded_vocab_size(), 264);
   EXPECT_EQ(recipe.data.train, "runs/data/kjv/train.bin");
   EXPECT_EQ(recipe.data.valid, "runs/data/kjv/valid.bin");
   EXPECT_EQ(recipe.train.run_dir, "runs/quickstart");
@@ -205,11 +205,11 @@ TEST(Recipe, QuickstartConfigLoads) {
 
 TEST(Recipe, Mamba130mConfigLoads) {
   const Recipe recipe = load_recipe(config_path("mamba-130m.yaml"));
-  EXPECT_EQ(recipe.model.d_model, 768);
-  EXPECT_EQ(recipe.model.n_layer, 24);
-  EXPECT_EQ(recipe.model.padded_vocab_size(), 50280);
-  EXPECT_EQ(recipe.model.resolved_dt_rank(), 48);
-  EXPECT_FALSE(recipe.model.bias);
+  EXPECT_EQ(recipe.model.mamba.d_model, 768);
+  EXPECT_EQ(recipe.model.mamba.n_layer, 24);
+  EXPECT_EQ(recipe.model.mamba.padded_vocab_size(), 50280);
+  EXPECT_EQ(recipe.model.mamba.resolved_dt_rank(), 48);
+  EXPECT_FALSE(recipe.model.mamba.bias);
   EXPECT_EQ(recipe.tokens_per_step(), 524288);
   EXPECT_EQ(recipe.total_steps(), 4769);
   EXPECT_EQ(recipe.optim.lr, 3e-3);

@@ -17,7 +17,7 @@ TEST(RecipeErrors, UnknownKeyListsAllowedKeys) {
   const std::string message = error_of(with_line(kMinimal, 3, "  d_modl: 2"));
   EXPECT_TRUE(mentions(message,
                        "configs/x.yaml:3: unknown key 'model.d_modl'; allowed keys in "
-                       "'model': d_model, n_layer, vocab_size, d_state,"));
+                       "'model': backbone, num_classes, pool, d_model, n_layer, vocab_size, d_state,"));
   EXPECT_TRUE(mentions(message, "selective"));
 }
 
@@ -31,7 +31,7 @@ TEST(RecipeErrors, UnknownSection) {
   const std::string message = error_of(plus(kMinimal, {"optimizer:", "  lr: 0.1"}));
   EXPECT_TRUE(mentions(message,
                        "configs/x.yaml:9: unknown section 'optimizer'; allowed sections: "
-                       "model, data, optim, schedule, train, eval"));
+                       "task, model, data, optim, schedule, train, eval"));
 }
 
 TEST(RecipeErrors, WrongTypes) {
@@ -142,7 +142,7 @@ TEST(RecipeErrors, BatchDoesNotSplit) {
 TEST(RecipeErrors, OverrideErrorsNameTheOverride) {
   EXPECT_TRUE(mentions(error_of(kMinimal, {"model.d_modl=3"}),
                        "--set model.d_modl=3: unknown key 'model.d_modl'; allowed keys in "
-                       "'model': d_model,"));
+                       "'model': backbone, num_classes, pool, d_model,"));
   EXPECT_TRUE(mentions(error_of(kMinimal, {"modle.d_model=3"}),
                        "--set modle.d_model=3: unknown section 'modle'"));
   EXPECT_TRUE(mentions(error_of(kMinimal, {"model.d_model=abc"}),

@@ -99,13 +99,28 @@ class LineParser {
       case 't': expect_word("true"); break;
       case 'f': expect_word("false"); break;
       case 'n': expect_word("null"); break;
-      case '{':
-      case '[': fail_at(pos_, "nested objects and arrays are not supported");
+      case '{': fail_at(pos_, "nested objects are not supported");
+      case '[':
+        skip_array();
+        break;
       default:
         value.type = Value::Type::number;
         value.number = parse_number();
     }
     return value;
+  }
+
+  // An array (e.g. a confusion matrix) is checked for well-formedness and left out of the record.
+  void skip_array() {
+    expect('[');
+    skip_space();
+    if (consume(']')) return;
+    do {
+      skip_space();
+      parse_value();
+      skip_space();
+    } while (consume(','));
+    expect(']');
   }
 
   // JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?

@@ -10,15 +10,15 @@
 namespace krait::plot {
 
 // One line of the metrics file: its "kind" ("train", "eval", ...) and its finite numeric fields.
-// Values written as the strings "nan", "inf" or "-inf", other strings, booleans and null are left out.
+// Values written as the strings "nan", "inf" or "-inf", other strings, booleans, null and arrays are left out.
 struct Record {
   std::string kind;
   std::map<std::string, double> values;
 };
 
-// Parses one line holding a flat JSON object whose values are strings, numbers, booleans or null.
+// Parses one line holding a flat JSON object whose values are strings, numbers, booleans, null or arrays.
 // Throws krait::Error naming `where` (e.g. "metrics.jsonl:7") and the column on malformed input,
-// a nested object or array, a duplicate key, or a missing or non-string "kind".
+// a nested object, a duplicate key, or a missing or non-string "kind".
 Record parse_record(const std::string& line, const std::string& where);
 
 // Reads every non-blank line of `in`; `name` is the file name errors report with the line number.

@@ -1,0 +1,38 @@
+// layers/language_model.h — LanguageModel: a backbone under a language-model head (next token, next
+// base, next audio sample): logits = hidden · W^T over the padded vocabulary, W tied to the input
+// embedding or its own `lm_head.weight`; the loss is next-token cross-entropy.
+#pragma once
+
+#include <memory>
+
+#include "common/rng.h"
+#include "layers/backbone.h"
+#include "layers/model.h"
+
+namespace krait {
+
+class LanguageModel : public Model {
+ public:
+  // An untied head draws its weight from rng after the backbone.
+  LanguageModel(std::unique_ptr<Backbone> backbone, bool tie_embeddings, const TensorOptions& options, Rng& rng);
+
+  Task task() const override { return Task::LM; }
+  ModelOutput forward(const ModelBatch& batch, ops::Reduction reduction = ops::Reduction::Mean) const override;
+  const ParameterList& parameters() const override { return parameters_; }
+  void set_compute_dtype(DType dtype) override { backbone_->set_compute_dtype(dtype); }
+  DType compute_dtype() const override { return backbone_->compute_dtype(); }
+
+  Tensor forward(const Tensor& ids) const;  // ids (B, L) -> logits (B, L, padded vocab)
+  // Next-token cross-entropy of forward(ids) against targets (B, L), averaged over (or summed over)
+  // the targets that are not ignore_index.
+  Tensor loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index = -100,
+              ops::Reduction reduction = ops::Reduction::Mean) const;
+  const Backbone& backbone() const { return *backbone_; }
+
+ private:
+  std::unique_ptr<Backbone> backbone_;
+  Parameter lm_head_;  // value undefined when tied to the embedding
+  ParameterList parameters_;
+};
+
+}  // namespace krait

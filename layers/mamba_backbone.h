@@ -1,0 +1,42 @@
+// layers/mamba_backbone.h — MambaBackbone: embedding, n_layer prenorm residual blocks
+// (residual += mixer(RMSNorm(residual))) and the final RMSNorm, as the reference's MixerModel.
+#pragma once
+
+#include <vector>
+
+#include "common/rng.h"
+#include "layers/backbone.h"
+#include "layers/embedding.h"
+#include "layers/mamba_mixer.h"
+#include "layers/rms_norm.h"
+
+namespace krait {
+
+struct MambaBlock {
+  RMSNorm norm;
+  MambaMixer mixer;
+};
+
+class MambaBackbone final : public Backbone {
+ public:
+  // Draws the embedding, then each layer, from rng (the reference's order); a head draws next.
+  MambaBackbone(const MambaConfig& config, const TensorOptions& options, Rng& rng);
+
+  Tensor forward(const Tensor& ids) const override;
+  const ParameterList& parameters() const override { return parameters_; }
+  const Parameter& input_embedding() const override { return embedding_.weight; }
+  int64_t d_model() const override { return config_.d_model; }
+  void set_compute_dtype(DType dtype) override;
+  DType compute_dtype() const override { return compute_dtype_; }
+  const MambaConfig& config() const { return config_; }
+
+ private:
+  MambaConfig config_;
+  Embedding embedding_;
+  std::vector<MambaBlock> blocks_;
+  RMSNorm norm_f_;
+  ParameterList parameters_;
+  DType compute_dtype_;
+};
+
+}  // namespace krait

@@ -1,0 +1,47 @@
+// layers/model.h — Model, what the trainer, evaluation, dump, bench and the CLI see of a network:
+// a forward from a ModelBatch to a loss and outputs, its named and tagged parameters, and its compute
+// dtype. Backbones (layers/backbone.h) and heads (language model, classifier) make one; build_model
+// (layers/model_registry.h) makes one from a ModelSpec.
+#pragma once
+
+#include <cstdint>
+
+#include "autograd/ops.h"
+#include "autograd/parameter.h"
+
+namespace krait {
+
+enum class Task { LM, Classify };
+const char* task_name(Task task);
+
+// A batch on the model's device. ids (B, L) i32. For Task::LM, targets (B, L) i32: the next id, or
+// -100 where no loss is wanted. For Task::Classify, labels (B) i32; lengths (B) i32 optionally
+// gives each row's number of real ids (undefined = all L).
+struct ModelBatch {
+  Tensor ids;
+  Tensor targets;
+  Tensor labels;
+  Tensor lengths;
+};
+
+struct ModelOutput {
+  Tensor loss;    // [] mean (or sum) over the targets or labels counted
+  Tensor logits;  // LM: (B, L, padded vocab); Classify: (B, classes); in the compute dtype
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  virtual Task task() const = 0;
+  virtual ModelOutput forward(const ModelBatch& batch, ops::Reduction reduction = ops::Reduction::Mean) const = 0;
+  // Every parameter with a unique dotted name; weight-decay groups follow their tags.
+  virtual const ParameterList& parameters() const = 0;
+  // bf16 (CUDA only) for mixed precision with fp32 master weights; by default the parameters' own.
+  virtual void set_compute_dtype(DType dtype) = 0;
+  virtual DType compute_dtype() const = 0;
+
+  int64_t num_parameters() const;
+};
+
+}  // namespace krait

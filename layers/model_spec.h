@@ -1,0 +1,32 @@
+// layers/model_spec.h — ModelSpec, what a recipe's `model` section and `task` choose: the backbone by
+// name with its configuration, and the head (language model, or a classifier with its pooling);
+// build_model makes the Model, by a registry of backbone names.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/mamba_config.h"
+#include "layers/model.h"
+
+namespace krait {
+
+struct ModelSpec {
+  std::string backbone = "mamba";  // a name from backbone_names()
+  Task task = Task::LM;
+  MambaConfig mamba;               // the `mamba` backbone's shape (the model section's other keys)
+  int64_t num_classes = 0;         // Task::Classify: >= 2 (0 in a recipe = from the data's classes)
+  ops::PoolMode pool = ops::PoolMode::Mean;
+
+  bool operator==(const ModelSpec&) const = default;
+};
+
+// The backbones build_model knows, for messages and recipe validation.
+std::vector<std::string> backbone_names();
+
+// Draws the backbone from Rng(seed), then the head, so a seed gives the same backbone whatever the
+// head. Throws naming the field when the spec is out of range.
+std::unique_ptr<Model> build_model(const ModelSpec& spec, uint64_t seed, const TensorOptions& options);
+
+}  // namespace krait
