@@ -16,14 +16,17 @@ namespace krait::data {
 namespace {
 
 constexpr size_t index_of(SplitPart part) { return static_cast<size_t>(part); }
+// Fractions adding up to 1 within rounding (0.3 + 0.7) leave train a fraction of 0.
+constexpr double kFractionSlack = 1e-9;
 
 void check_fractions(const SplitOptions& options) {
-  const auto ok = [](double f) { return std::isfinite(f) && f >= 0.0 && f < 1.0; };
+  const auto ok = [](double f) { return std::isfinite(f) && f >= 0.0 && f <= 1.0; };
   KRAIT_CHECK(ok(options.valid_fraction), "split: the valid fraction ", options.valid_fraction,
-              " is not in [0, 1)");
-  KRAIT_CHECK(ok(options.test_fraction), "split: the test fraction ", options.test_fraction, " is not in [0, 1)");
-  KRAIT_CHECK(options.valid_fraction + options.test_fraction < 1.0, "split: the valid and test fractions (",
-              options.valid_fraction, " + ", options.test_fraction, ") leave nothing for train");
+              " is not in [0, 1]");
+  KRAIT_CHECK(ok(options.test_fraction), "split: the test fraction ", options.test_fraction, " is not in [0, 1]");
+  KRAIT_CHECK(options.valid_fraction + options.test_fraction <= 1.0 + kFractionSlack,
+              "split: the valid and test fractions (", options.valid_fraction, " + ", options.test_fraction,
+              ") add up to more than 1");
 }
 
 double fraction_of(const SplitOptions& options, SplitPart part) {
@@ -32,8 +35,10 @@ double fraction_of(const SplitOptions& options, SplitPart part) {
       return options.valid_fraction;
     case SplitPart::test:
       return options.test_fraction;
-    case SplitPart::train:
-      return 1.0 - options.valid_fraction - options.test_fraction;
+    case SplitPart::train: {
+      const double rest = 1.0 - options.valid_fraction - options.test_fraction;
+      return rest > kFractionSlack ? rest : 0.0;
+    }
   }
   return 0.0;
 }
@@ -123,8 +128,8 @@ DatasetSplit split_by_groups(const SequenceSet& set, const SplitOptions& options
   }
 
   const std::vector<SplitPart> held_out = {SplitPart::test, SplitPart::valid};
-  size_t needed = 1;  // train
-  for (SplitPart part : held_out) needed += fraction_of(options, part) > 0 ? 1 : 0;
+  size_t needed = 0;  // parts still to fill, each with at least one group
+  for (SplitPart part : kSplitParts) needed += fraction_of(options, part) > 0 ? 1 : 0;
   KRAIT_CHECK(groups.size() >= needed, "split by ", split_rule_name(options.rule), ": ", groups.size(), " ", unit,
               groups.size() == 1 ? "" : "s", " cannot fill the ", needed, " parts with a nonzero fraction");
 
@@ -146,7 +151,10 @@ DatasetSplit split_by_groups(const SequenceSet& set, const SplitOptions& options
       taken = with;
     }
   }
-  while (next < order.size()) chosen[index_of(SplitPart::train)].push_back(order[next++]);
+  // The rest to train; with a train fraction of 0, to the last held-out part filled.
+  SplitPart rest = SplitPart::train;
+  if (fraction_of(options, SplitPart::train) <= 0) rest = options.valid_fraction > 0 ? SplitPart::valid : SplitPart::test;
+  while (next < order.size()) chosen[index_of(rest)].push_back(order[next++]);
 
   DatasetSplit split;
   for (SplitPart part : kSplitParts) {
@@ -228,7 +236,7 @@ DatasetSplit split_dataset(const SequenceSet& set, const SplitOptions& options) 
     }
   }
   for (SplitPart part : kSplitParts) {
-    if (part != SplitPart::train && fraction_of(options, part) <= 0) continue;
+    if (fraction_of(options, part) <= 0) continue;
     uint64_t ids = 0;
     for (const RecordSlice& slice : split.part(part)) ids += slice.length;
     KRAIT_CHECK(!split.part(part).empty() && ids > 0, set.path(), ": split by ", split_rule_name(options.rule),

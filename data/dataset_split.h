@@ -15,8 +15,9 @@
 //           sorted, then shuffled with the seed.
 // For record and group, shuffled groups fill test first, then valid, each taking groups while that
 // brings its share of ids closer to its fraction (at least one group when the fraction is > 0);
-// train takes the rest. Every part with a fraction > 0 (and train) must end up non-empty, or the
-// split throws. Everything is deterministic given the set, the options and the seed.
+// train takes the rest. Every part with a fraction > 0 must end up non-empty, or the split throws.
+// Fractions may add up to 1 (e.g. test 1: everything is test); train is then empty. Everything is
+// deterministic given the set, the options and the seed.
 #pragma once
 
 #include <array>
@@ -64,7 +65,7 @@ struct DatasetSplit {
   const std::vector<std::string>& groups_of(SplitPart p) const { return groups[static_cast<size_t>(p)]; }
 };
 
-// Throws krait::Error on fractions outside [0, 1) or summing to 1 or more, a bad regex, a record name
+// Throws krait::Error on fractions outside [0, 1] or adding up to more than 1, a bad regex, a record name
 // the regex does not match, too few records or groups for the parts, or a part left empty.
 DatasetSplit split_dataset(const SequenceSet& set, const SplitOptions& options);
 

@@ -135,6 +135,21 @@ TEST(DatasetSplit, RecordSplitWeighsByIds) {
   EXPECT_LE(test_ids, 500u);
 }
 
+TEST(DatasetSplit, FractionsAddingUpToOneLeaveTrainEmpty) {
+  const auto set = uniform_set(10, 10);
+  for (SplitRule rule : {SplitRule::record, SplitRule::region}) {
+    const DatasetSplit all_test = split_dataset(set, {.rule = rule, .valid_fraction = 0, .test_fraction = 1});
+    expect_disjoint(set, all_test);
+    EXPECT_TRUE(all_test.part(SplitPart::train).empty());
+    EXPECT_EQ(ids_in(all_test.part(SplitPart::test)), 100u);
+    const DatasetSplit halves = split_dataset(set, {.rule = rule, .valid_fraction = 0.3, .test_fraction = 0.7});
+    expect_disjoint(set, halves);
+    EXPECT_TRUE(halves.part(SplitPart::train).empty());
+    EXPECT_EQ(ids_in(halves.part(SplitPart::valid)), 30u);
+    EXPECT_EQ(ids_in(halves.part(SplitPart::test)), 70u);
+  }
+}
+
 TEST(DatasetSplit, GroupKeepsEachSpeakerInOnePart) {
   std::vector<std::string> names;
   for (const char* speaker : {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}) {
@@ -181,8 +196,8 @@ TEST(DatasetSplit, RegexWithoutCaptureUsesTheWholeMatch) {
 TEST(DatasetSplit, Errors) {
   const auto set = uniform_set(3, 10);
   const auto message = [&](SplitOptions options) { return error_text([&] { split_dataset(set, options); }); };
-  EXPECT_TRUE(mentions(message({.valid_fraction = -0.1}), "valid fraction -0.1 is not in [0, 1)"));
-  EXPECT_TRUE(mentions(message({.valid_fraction = 0.5, .test_fraction = 0.5}), "leave nothing for train"));
+  EXPECT_TRUE(mentions(message({.valid_fraction = -0.1}), "valid fraction -0.1 is not in [0, 1]"));
+  EXPECT_TRUE(mentions(message({.valid_fraction = 0.6, .test_fraction = 0.5}), "add up to more than 1"));
   EXPECT_TRUE(mentions(message({.rule = SplitRule::group, .group_regex = "("}), "is invalid"));
   EXPECT_TRUE(mentions(message({.rule = SplitRule::group, .group_regex = "^spk"}),
                        "record 'rec0' does not match the group regex '^spk'"));

@@ -259,6 +259,14 @@ TEST(Prepare, TestOnlyAndNamedParts) {
   run = prepare(dir, {"dna", "--out", "named", "--split", "none", "--name", "holdout", "ood.fa"});
   ASSERT_EQ(run.status, 0) << run.err;
   EXPECT_EQ(open_sequence_hdf5(dir.file("named/holdout.h5"))->total_length(), 500u);
+
+  // Test fraction 1: everything is test, and no train or valid file is written.
+  run = prepare(dir, {"dna", "--out", "all-test", "--split", "record", "--valid-fraction", "0", "--test-fraction", "1",
+                      "ood.fa"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_FALSE(fs::exists(dir.file("all-test/train.h5")));
+  EXPECT_FALSE(fs::exists(dir.file("all-test/valid.h5")));
+  EXPECT_EQ(open_sequence_hdf5(dir.file("all-test/test.h5"))->num_records(), 2u);
 }
 
 TEST(Prepare, RemovesAStalePartOfAnEarlierRun) {
