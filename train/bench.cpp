@@ -10,6 +10,7 @@
 #include "common/rng.h"
 #include "optim/adamw.h"
 #include "optim/clip.h"
+#include "train/data_pipeline.h"
 
 namespace krait::train {
 namespace {
@@ -73,6 +74,33 @@ void print_train_bench(const TrainBenchOptions& o, const TrainBenchResult& r, st
       << " | " << r.parameters << " | "
       << o.micro_batch << " x " << o.seq_len << " | " << r.step_ms << " | " << r.tokens_per_s << " | "
       << r.peak_memory_gib << " | " << 100.0 * r.mfu << "% |\n";
+}
+
+DataBenchResult bench_data(const Recipe& recipe, int64_t batches) {
+  KRAIT_CHECK(batches >= 1, "bench data: --batches must be >= 1, got ", batches);
+  DataBenchResult r;
+  const auto opened = std::chrono::steady_clock::now();
+  DataPipeline data(recipe);
+  r.open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - opened).count();
+  data::Batch batch;
+  const auto start = std::chrono::steady_clock::now();
+  for (; r.batches < batches; ++r.batches) {
+    data.train().next(batch);
+    r.sequences += batch.batch_size;
+    r.ids += batch.batch_size * batch.seq_len;
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+void print_data_bench(const Recipe& recipe, const DataBenchResult& r, std::ostream& out) {
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "data %s (%s): opened in %.2f s; %lld batches of %lld x %lld in %.3f s: %.0f sequences/s, %.3g ids/s\n",
+                recipe.data.train.c_str(), to_string(recipe.data.format), r.open_seconds, (long long)r.batches,
+                (long long)recipe.micro_batch(), (long long)recipe.data.seq_len, r.seconds,
+                double(r.sequences) / r.seconds, double(r.ids) / r.seconds);
+  out << line;
 }
 
 #if !KRAIT_HAS_CUDA

@@ -10,6 +10,7 @@
 #include "autograd/device.h"
 #include "kernels/dtype.h"
 #include "layers/model_spec.h"
+#include "train/recipe.h"
 
 namespace krait::train {
 
@@ -33,6 +34,16 @@ struct TrainBenchResult {
 };
 
 TrainBenchResult bench_train(const TrainBenchOptions& options);
+
+// `krait bench data`: how fast the recipe's training data reaches the trainer — the time to open
+// (and validate) it, then batches drawn through the prefetching sampler as fast as they come.
+struct DataBenchResult {
+  double open_seconds = 0;
+  int64_t batches = 0, sequences = 0, ids = 0;
+  double seconds = 0;
+};
+DataBenchResult bench_data(const Recipe& recipe, int64_t batches);
+void print_data_bench(const Recipe& recipe, const DataBenchResult& result, std::ostream& out);
 
 // `krait bench scan [SHAPES|sweep]` (train/bench_scan.cu): the CUDA selective scan at the Mamba shapes
 // of the CUDA-backend issue against a naive sequential scan and each shape's floor, or ("sweep") its

@@ -161,6 +161,15 @@ int main(int argc, char** argv) {
   dump->add_option("--seq-len", dump_options.seq_len, "tokens per sequence")->capture_default_str();
   dump->add_option("--seed", dump_options.seed, "seed of the random token ids")->capture_default_str();
 
+  int64_t data_batches = 200;
+  auto* bench_data_cmd = bench->add_subcommand(
+      "data", "time the recipe's training data: opening it, then batches through the prefetching sampler");
+  bench_data_cmd->add_option("-c,--config", config, "recipe YAML file (its data section)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bench_data_cmd->add_option("--set", overrides, "override a recipe value (repeatable)");
+  bench_data_cmd->add_option("--batches", data_batches, "batches to draw")->capture_default_str();
+
   std::string scan_mode;
   auto* bench_scan_cmd = bench->add_subcommand(
       "scan", "time the CUDA selective scan at the Mamba shapes against a naive scan and the floors");
@@ -173,6 +182,11 @@ int main(int argc, char** argv) {
     if (*info) return run_info(checkpoint);
     if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);
     if (*bench_scan_cmd) return bench_scan(scan_mode);
+    if (*bench_data_cmd) {
+      const Recipe recipe = load_recipe(config, overrides);
+      print_data_bench(recipe, bench_data(recipe, data_batches), std::cout);
+      return 0;
+    }
     if (*dump) return run_dump(checkpoint, config, overrides, dump_options, dump_out);
   } catch (const std::exception& e) {
     std::cerr << "krait: error: " << e.what() << "\n";

@@ -224,6 +224,10 @@ bool MapReader::read(const std::string& key, bool& out) {
 bool MapReader::read(const std::string& key, std::string& out) {
   const YAML::Node node = value(key);
   if (!node.IsDefined()) return false;
+  if (node.IsNull()) {  // `key:` with nothing after it, e.g. --set train.init_from=
+    out.clear();
+    return true;
+  }
   if (!node.IsScalar()) wrong_type(key, "a string", node);
   out = node.Scalar();
   return true;

@@ -62,7 +62,7 @@ class MapReader {
   bool read(const std::string& key, int64_t& out);  // exact integers; 2.5e9 is allowed
   bool read(const std::string& key, double& out);   // finite numbers
   bool read(const std::string& key, bool& out);     // true | false
-  bool read(const std::string& key, std::string& out);
+  bool read(const std::string& key, std::string& out);  // an empty value (null) reads as ""
   bool read(const std::string& key, std::vector<std::string>& out);  // a list of strings
   template <typename T>
   bool read(const std::string& key, std::optional<T>& out) {
