@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
 
 #include "common/error.h"
 #include "train/checkpoint_file.h"
@@ -32,17 +33,19 @@ InitReport init_from_checkpoint(const ParameterList& params, const std::string& 
   report.checkpoint = resolve_checkpoint(path);
   const CheckpointReader ckpt(report.checkpoint);
   std::vector<std::string> stored = ckpt.list("model");
+  // Every shape is checked before any value is copied, so an error leaves the model as it was.
+  std::vector<std::pair<const Parameter*, Tensor>> values;
   for (const Parameter& p : params) {
     const std::string key = "model/" + p.name;
     if (!ckpt.has(key)) {
       report.fresh.push_back(p.name);
       continue;
     }
-    const Tensor value = ckpt.tensor(key);
+    Tensor value = ckpt.tensor(key);
     KRAIT_CHECK(value.shape() == p.value.shape(), "train.init_from: '", report.checkpoint, "' holds ", p.name,
                 " with shape ", shape_text(value.shape()), " but the model's is ", shape_text(p.value.shape()),
                 " (a different model shape?)");
-    p.value.copy_from(value);
+    values.emplace_back(&p, std::move(value));
     report.loaded.push_back(p.name);
   }
   for (const std::string& name : stored) {
@@ -51,6 +54,7 @@ InitReport init_from_checkpoint(const ParameterList& params, const std::string& 
   }
   KRAIT_CHECK(!report.loaded.empty(), "train.init_from: '", report.checkpoint,
               "' shares no parameter name with the model");
+  for (const auto& [param, value] : values) param->value.copy_from(value);
   return report;
 }
 
