@@ -66,9 +66,16 @@ void PrefetchSampler::next(Batch& out) {
   changed_.notify_all();
 }
 
+// If the wrapped sampler rejects the state, no worker is running: keep the error so that next()
+// rethrows it rather than waiting for a batch that never comes.
 void PrefetchSampler::set_state(const SamplerState& state) {
   stop();
-  inner_->set_state(state);
+  try {
+    inner_->set_state(state);
+  } catch (...) {
+    error_ = std::current_exception();
+    throw;
+  }
   consumed_ = state;
   start();
 }

@@ -19,6 +19,18 @@ void check_options(const SequenceSet& set, const WindowOptions& o, int rank, int
               "classes (give a manifest or folder labels when preparing it)");
   KRAIT_CHECK(o.complement.empty() || o.complement.size() == set.vocab_size(), set.path(),
               ": the complement table has ", o.complement.size(), " entries for a vocabulary of ", set.vocab_size());
+  for (size_t id = 0; id < o.complement.size(); ++id) {
+    const int32_t to = o.complement[id];
+    KRAIT_CHECK(to >= 0 && static_cast<uint32_t>(to) < set.vocab_size(), set.path(), ": the complement table maps ",
+                id, " to ", to, ", not in [0, ", set.vocab_size(), ")");
+  }
+}
+
+// The span of a window, after checking the options (so a bad seq_len is reported as such before
+// WindowIndex reads a negative span as a huge one).
+int64_t checked_span(const SequenceSet& set, const WindowOptions& o, int rank, int world_size) {
+  check_options(set, o, rank, world_size);
+  return span_of(o);
 }
 
 void prepare_rows(Batch& out, int64_t rows, const WindowOptions& o) {
@@ -67,9 +79,10 @@ void read_sequence_window(const SequenceSet& set, size_t record, uint64_t start,
 }
 
 WindowSampler::WindowSampler(const SequenceSet& set, WindowOptions options, uint64_t seed, int rank, int world_size)
-    : set_(set), options_(std::move(options)), index_(set, span_of(options_)), rng_(rank_seed(seed, rank)) {
-  check_options(set, options_, rank, world_size);
-}
+    : set_(set),
+      options_(std::move(options)),
+      index_(set, checked_span(set, options_, rank, world_size)),
+      rng_(rank_seed(seed, rank)) {}
 
 // Reverse-complementing a language-model window reverses the whole seq_len + 1 ids first, so the
 // targets stay the ids that follow the inputs on the reverse strand.
