@@ -40,7 +40,7 @@ if [[ ! -e "$OUT/fasta/.done" ]]; then
         printf ">%s_chr22_epo %s; chr22 EPO-aligned segments concatenated in alignment-block order\n", name[sp], latin[sp] > f
       }
       s = $7; gsub(/-/, "", s)
-      buf[sp] = buf[sp] s; len[sp] += length(s); segs[sp]++
+      buf[sp] = buf[sp] s; len[sp] += length(s); segs[sp]++; cum[sp, blocks] = len[sp]
       while (length(buf[sp]) >= 60) { print substr(buf[sp], 1, 60) > f; buf[sp] = substr(buf[sp], 61) }
     }
     END {
@@ -52,6 +52,16 @@ if [[ ! -e "$OUT/fasta/.done" ]]; then
         printf "%s\t%s\t%d\t%d\n", name[sp], latin[sp], segs[sp], len[sp] > (dir "/.stats")
       }
       printf "%d\n", blocks > (dir "/.blocks")
+      # Where the valid (80%) and test (90%) cut points of each species fall: alignment block index.
+      for (sp in name) {
+        line = name[sp]
+        for (k = 8; k <= 9; k++) {
+          t = len[sp] * k / 10
+          for (i = 1; i < blocks && cum[sp, i] < t; i++) {}
+          line = line "\t" i
+        }
+        print line > (dir "/.cuts")
+      }
     }'
   touch "$OUT/fasta/.done"
 fi
@@ -84,7 +94,9 @@ BLOCKS="$(cat "$OUT/fasta/.blocks")"
   echo "lowercase = Ensembl soft-masked repeats; Krait's DNA tokenizer folds case). Because every block"
   echo "holds all 4 species, a position fraction of one file corresponds to (nearly) the same fraction"
   echo "of the others, so a region split (last 10% = test, 10% before = valid) holds out the same"
-  echo "orthologous region of every species. Junctions between blocks are artificial joins. The"
+  echo "orthologous region of every species: the 80% and 90% cut points fall in these alignment blocks"
+  echo "(of $BLOCKS): $(sort "$OUT/fasta/.cuts" | awk -F'\t' '{ printf "%s%s %d/%d", (NR>1?", ":""), $1, $2, $3 }')."
+  echo "Junctions between blocks are artificial joins. The"
   echo "orthologous regions are ~98-99% identical, so classification is hard (as in the Mamba paper;"
   echo "bonobo, the paper's fifth species, is not in the package)."
   echo

@@ -1,4 +1,5 @@
 # tools/datasets/lib.sh — helpers shared by the dataset scripts (source it; do not run it).
+# shellcheck shell=bash
 #
 # Packages are fetched with `apt-get download` into a cache ($KRAIT_DEB_CACHE, default
 # runs/datasets/.debs) and unpacked with `dpkg -x` (no root needed for that); tools that must run
@@ -96,7 +97,7 @@ run_prepare() {
   rm -rf "$out"
   log "$(basename "$bin") $*"
   "$bin" "$@"
-  touch "$out/.done"
+  mkdir -p "$out" && touch "$out/.done"
   printf '%s %s\n' "$bin" "$*" > "$out/COMMAND.txt"
 }
 

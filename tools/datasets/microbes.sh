@@ -73,18 +73,88 @@ fi
 (cd "$OUT" && for f in fasta/*/*.fa; do
    awk -v f="$f" '/^>/{r++; next} {b+=length($0)} END{printf "%s\t%d\t%d\n", f, r, b}' "$f"; done) > "$OUT/files.tsv"
 awk -F'\t' 'BEGIN{ print "#key\tclass" } { split($1, p, "/"); print $1 "\t" p[2] }' "$OUT/files.tsv" > "$OUT/manifest.tsv"
-# Species with several strains: their files alone, for the strain-held-out split.
-awk -F'\t' 'NR>1 { split($1, p, "/"); n[p[2]]++; l[p[2]] = l[p[2]] $0 "\n" }
-            END { for (s in n) if (n[s] > 1) printf "%s", l[s] }' "$OUT/manifest.tsv" | sort > "$OUT/manifest-strains.tsv"
-
 # -- token data ----------------------------------------------------------------------------------------
+# 1. prepared/: every record split by region (krait-prepare --split region).
 mapfile -t ALL < <(cut -f1 "$OUT/files.tsv")
-mapfile -t MULTI < <(cut -f1 "$OUT/manifest-strains.tsv")
 (cd "$OUT" && run_prepare "$OUT/prepared" dna --out "$OUT/prepared" --manifest manifest.tsv \
    --label-by file --split region --valid-fraction 0.1 --test-fraction 0.1 --seed 0 "${ALL[@]}")
-(cd "$OUT" && run_prepare "$OUT/prepared-by-strain" dna --out "$OUT/prepared-by-strain" \
-   --manifest manifest-strains.tsv --label-by file --split group --group-regex '([^/]+)\.fa$' \
-   --valid-fraction 0.2 --test-fraction 0.2 --seed 0 "${MULTI[@]}")
+
+# 2. prepared-by-strain/: species with several strains hold whole strains out (this table: one valid
+# and one test strain each, the rest train); single-strain species are split by region (every record:
+# first 80% train, next 10% valid, last 10% test, cut here into regions/PART/). krait-prepare's group
+# split assigns groups globally, not per class (a species could miss a part), so the parts are listed
+# here and written with --split none --name PART, one run each, against one manifest (same classes).
+declare -A HOLDOUT=(   # species -> "valid-strain test-strain"
+  [Escherichia_coli]="DH1 536"
+  [Helicobacter_pylori]="SJM180 Gambia94_24"
+  [Klebsiella_pneumoniae]="MGH78578 NTUH-K2044"
+  [Staphylococcus_aureus]="JKD6008 USA300_FPR3757"
+  [Vibrio_cholerae]="H1 O1_Inaba"
+  [Zymoseptoria_tritici]="A48b A26b"
+)
+if [[ ! -e "$OUT/regions/.done" ]]; then
+  rm -rf "$OUT/regions"
+  for f in "${ALL[@]}"; do
+    sp="$(basename "$(dirname "$f")")"
+    [[ -n "${HOLDOUT[$sp]:-}" ]] && continue
+    for part in train valid test; do mkdir -p "$OUT/regions/$part/$sp"; done
+    # Each record's lines are kept (not one growing string: quadratic), then streamed out: bases
+    # [0, n-v-t) to train, the next v to valid, the last t to test (v = t = floor(n/10)).
+    awk -v tr="$OUT/regions/train/$sp/$(basename "$f")" -v va="$OUT/regions/valid/$sp/$(basename "$f")" \
+        -v te="$OUT/regions/test/$sp/$(basename "$f")" '
+      function flush(   k) { if (cur == "") return; k = length(buf); if (k) print buf > cur; buf = ""; cur = "" }
+      function emit(s,   file, lim, take) {
+        while (s != "") {
+          if (pos < b1) { file = tr; lim = b1 } else if (pos < b2) { file = va; lim = b2 } else { file = te; lim = n }
+          if (file != cur) { flush(); cur = file; print head > cur }
+          take = lim - pos; if (take > length(s)) take = length(s)
+          buf = buf substr(s, 1, take); s = substr(s, take + 1); pos += take
+          while (length(buf) >= 60) { print substr(buf, 1, 60) > cur; buf = substr(buf, 61) }
+        }
+      }
+      function cut(   i) {
+        if (head == "") return
+        b1 = n - 2 * int(n / 10); b2 = n - int(n / 10); pos = 0
+        for (i = 1; i <= k; i++) emit(L[i])
+        flush(); delete L; k = 0; n = 0
+      }
+      /^>/ { cut(); head = $0; next }
+      { L[++k] = $0; n += length($0) }
+      END { cut() }' "$OUT/$f"
+  done
+  touch "$OUT/regions/.done"
+fi
+declare -A PARTS=()
+for f in "${ALL[@]}"; do
+  sp="$(basename "$(dirname "$f")")" strain="$(basename "$f" .fa)"
+  if [[ -n "${HOLDOUT[$sp]:-}" ]]; then
+    read -r hv ht <<< "${HOLDOUT[$sp]}"
+    part="train"; [[ "$strain" == "$hv" ]] && part="valid"; [[ "$strain" == "$ht" ]] && part="test"
+    PARTS[$part]+="$f"$'\n'
+  else
+    for part in train valid test; do
+      [[ -s "$OUT/regions/$part/$sp/$strain.fa" ]] && PARTS[$part]+="regions/$part/$sp/$strain.fa"$'\n'
+    done
+  fi
+done
+for h in "${!HOLDOUT[@]}"; do   # every held-out strain must exist
+  for x in ${HOLDOUT[$h]}; do [[ -f "$FA/$h/$x.fa" ]] || die "held-out strain $h/$x has no file"; done
+done
+{ printf '#key\tclass\n'
+  for part in train valid test; do printf '%s' "${PARTS[$part]:-}"; done |
+    awk -F/ 'NF { print $0 "\t" $(NF-1) }' | sort -t $'\t' -k2,2 -k1,1; } > "$OUT/manifest-by-strain.tsv"
+if [[ -n "$(find_prepare)" && ! -e "$OUT/prepared-by-strain/.done" ]]; then
+  rm -rf "$OUT/prepared-by-strain"
+  for part in train valid test; do
+    mapfile -t FILES < <(printf '%s' "${PARTS[$part]:-}")
+    (cd "$OUT" && run_prepare "$OUT/prepared-by-strain/.$part" dna --out "$OUT/prepared-by-strain" \
+       --manifest manifest-by-strain.tsv --label-by file --split none --name $part "${FILES[@]}")
+    mv "$OUT/prepared-by-strain/dataset.yaml" "$OUT/prepared-by-strain/$part.yaml"
+    cat "$OUT/prepared-by-strain/.$part/COMMAND.txt" >> "$OUT/prepared-by-strain/COMMAND.txt"
+  done
+  rm -rf "$OUT/prepared-by-strain"/.{train,valid,test}
+  touch "$OUT/prepared-by-strain/.done"
+fi
 
 # -- README --------------------------------------------------------------------------------------------
 SUMMARY="$(awk -F'\t' '{ split($1, p, "/"); sp = p[2]; n[sp]++; r[sp] += $2; b[sp] += $3; t += $3 }
@@ -121,16 +191,29 @@ SUMMARY="$(awk -F'\t' '{ split($1, p, "/"); sp = p[2]; n[sp]++; r[sp] += $2; b[s
   echo
   echo "All genomes were decompressed and re-wrapped to 60 bases a line; headers and case are kept."
   echo "\`files.tsv\`: file, records, bases. \`manifest.tsv\`: file (relative to this folder) -> species."
-  echo "\`manifest-strains.tsv\`: the files of the species with several strains."
+  echo "\`manifest-by-strain.tsv\`: the same for the files of the by-strain split (incl. \`regions/\`)."
   echo
-  for d in prepared prepared-by-strain; do
-    if [[ -e "$OUT/$d/.done" ]]; then echo "\`$d/\`: \`$(sed "s|$KRAIT_ROOT/||g" "$OUT/$d/COMMAND.txt")\`"
-    else echo "\`$d/\`: not built (krait-prepare was not found when this ran)."; fi
-    echo
+  echo "Two tokenized versions (DNA tokenizer, vocab 7; the same 10 classes, alphabetical, in both):"
+  echo
+  echo "- \`prepared/\` splits every record by region (test = its last 10%, valid = the 10% before), so"
+  echo "  every strain of every species is in every part."
+  if [[ -e "$OUT/prepared/.done" ]]; then echo "  Command: \`$(sed "s|$KRAIT_ROOT/||g" "$OUT/prepared/COMMAND.txt")\`"
+  else echo "  Not built: krait-prepare was not found when this ran."; fi
+  echo "- \`prepared-by-strain/\` holds whole strains out where a species has several (valid / test strain:"
+  for h in $(printf '%s\n' "${!HOLDOUT[@]}" | sort); do
+    read -r hv ht <<< "${HOLDOUT[$h]}"; echo "  $h $hv / $ht;"
   done
-  echo "\`prepared/\` splits every record by region (test = its last 10%, valid = the 10% before), so all"
-  echo "10 species are in every split. \`prepared-by-strain/\` holds whole strains out (group = file name),"
-  echo "for the 6 species that have 3-5 strains: a harder test of generalisation to unseen strains."
+  echo "  all other strains train) and splits the 4 single-strain species by region (each record cut"
+  echo "  80/10/10 by this script into \`regions/{train,valid,test}/\`): a test of generalisation to unseen"
+  echo "  strains. krait-prepare's group split assigns groups globally, not per species (a species could"
+  echo "  miss a part), so each part was written by its own run with \`--split none --name PART\` against"
+  echo "  \`manifest-by-strain.tsv\` (one class list); each run's summary is kept as \`PART.yaml\`."
+  if [[ -e "$OUT/prepared-by-strain/.done" ]]; then
+    echo "  Commands:"; echo; echo '```'; sed "s|$KRAIT_ROOT/||g" "$OUT/prepared-by-strain/COMMAND.txt"; echo '```'
+  else echo "  Not built: krait-prepare was not found when this ran."; fi
+  echo
+  echo "Caveat: *Z. tritici* has 100 Mbp (41% of the bases) and phage lambda 48.5 kbp; weight or sample"
+  echo "per class if that matters."
 } > "$OUT/README.md"
 
 log "done in $((SECONDS-START)) s: $OUT"

@@ -94,8 +94,7 @@ sample="$(find "$OUT/wav" -name '*.wav' -print -quit)"
    --quantize mu-law --bits 8 --labels folder --clip-samples 16000 --split group \
    --group-regex '([^/_]+)_[0-9]+_[0-9]+\.wav$' --valid-fraction 0.1 --test-fraction 0.1 --seed 0 wav)
 (cd "$OUT" && run_prepare "$OUT/prepared-asterisk" audio --out "$OUT/prepared-asterisk" \
-   --sample-rate 16000 --quantize mu-law --bits 8 --labels folder --clip-samples 16000 --split record \
-   --valid-fraction 0 --test-fraction 1 --seed 0 asterisk)
+   --sample-rate 16000 --quantize mu-law --bits 8 --labels folder --clip-samples 16000 --test-only asterisk)
 
 HOURS=$(awk -v n="$NSYN" 'BEGIN{ printf "%.2f", n/3600 }')
 {
@@ -127,6 +126,13 @@ HOURS=$(awk -v n="$NSYN" 'BEGIN{ printf "%.2f", n/3600 }')
   done
   echo "\`prepared/\` splits by voice (the group is the accent+variant in the file name), so the"
   echo "valid and test voices are never heard in training; \`prepared-asterisk/\` is all test."
+  if [[ -f "$OUT/prepared/dataset.yaml" ]]; then
+    echo "Voices per part (train / valid / test): $(awk '/groups:/ { n = gsub(/", "/, ""); printf "%s%d", (k++ ? " / " : ""), n + 1 }' "$OUT/prepared/dataset.yaml")."
+  fi
+  echo "Accents and variants themselves recur across parts (only their combinations are held out); to"
+  echo "hold out whole accents, group by \`--group-regex '/(en[^+/]*)[+]'\` instead."
+  echo "Classes are numbered in the folders' (alphabetical) order in both datasets, so their ids agree:"
+  echo "eight, five, four, nine, one, seven, six, three, two, zero."
 } > "$OUT/README.md"
 
 log "done in $((SECONDS-START)) s: $OUT"
