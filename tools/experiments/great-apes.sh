@@ -6,20 +6,26 @@
 # Needs the data of tools/datasets/great-apes.sh and a GPU (or shrink everything with --set, e.g.
 #   tools/experiments/great-apes.sh --set train.device=cpu --set train.precision=fp32 \
 #       --set model.d_model=16 --set model.n_layer=2 --set schedule.total_steps=20 ...).
-# The --set pairs apply to every run. KRAIT and RUNS name the binary and the output folder.
+# The --set pairs apply to every run; PRETRAIN_SETS ("key=value ...") to the pretraining alone.
+# KRAIT, RUNS and DATA name the binary, the output folder and the prepared dataset; WINDOWS the
+# window lengths (default "1k 4k 16k"). The same steps run on any labeled DNA set, e.g.
+#   DATA=runs/datasets/microbes-small/prepared RUNS=runs/microbes WINDOWS=1k tools/experiments/great-apes.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 KRAIT="${KRAIT:-build/train/krait}"
 RUNS="${RUNS:-runs/great-apes}"
 DATA="${DATA:-runs/datasets/great-apes/prepared}"
+WINDOWS="${WINDOWS:-1k 4k 16k}"
+read -r -a pretrain_sets <<< "${PRETRAIN_SETS:-}"
 sets=("$@")
 common=(--set "data.train=$DATA/train.h5" --set "data.valid=$DATA/valid.h5")
 
 newest() { ls "$1"/checkpoints/step-*.h5 | tail -1; }
 
-"$KRAIT" train -c configs/dna/great-apes-pretrain.yaml "${common[@]}" --set "train.run_dir=$RUNS/pretrain" "${sets[@]}"
+"$KRAIT" train -c configs/dna/great-apes-pretrain.yaml "${common[@]}" --set "train.run_dir=$RUNS/pretrain" \
+  "${pretrain_sets[@]/#/--set=}" "${sets[@]}"
 results=()
-for window in 1k 4k 16k; do
+for window in $WINDOWS; do
   for start in pretrained scratch; do
     run="$RUNS/classify-$window-$start"
     init="$RUNS/pretrain"
@@ -33,7 +39,7 @@ for window in 1k 4k 16k; do
   done
 done
 echo
-echo "Great Apes species classification, test region (chance 25%):"
+echo "Species classification of $DATA, test split:"
 echo "| window | backbone | test accuracy |"
 echo "|---|---|---|"
 printf '%s\n' "${results[@]}"
