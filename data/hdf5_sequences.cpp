@@ -424,20 +424,7 @@ void write_sequence_hdf5(const std::string& path, const SequenceSet& set, const 
   KRAIT_CHECK(set.vocab_size() >= 1 && set.vocab_size() <= kMaxVocab, path, ": vocab_size ", set.vocab_size(),
               " is not in [1, ", kMaxVocab, "]");
   check_info(path, info);
-  QuietHdf5Errors quiet;
-  const std::string temp = path + ".tmp";
-  try {
-    write_file(temp, set, info, progress);  // handles close before the rename
-  } catch (...) {
-    std::filesystem::remove(temp);
-    throw;
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp);
-    KRAIT_FAIL("cannot rename ", temp, " to ", path, ": ", ec.message());
-  }
+  hdf5::write_then_rename(path, [&](const std::string& temp) { write_file(temp, set, info, progress); });
 }
 
 std::unique_ptr<SequenceSet> open_sequence_hdf5(const std::string& path, SequenceDatasetInfo* info) {

@@ -74,20 +74,7 @@ void write_token_hdf5(const std::string& path, std::span<const int32_t> ids, uin
   check_vocab_size(path, vocab_size);
   check_bytes_per_token(path, bytes_per_token, vocab_size);
   check_ids_below(path, ids.data(), ids.size(), vocab_size);
-  QuietHdf5Errors quiet;
-  const std::string temp = path + ".tmp";
-  try {
-    write_file(temp, ids, vocab_size, bytes_per_token);  // handles close before the rename
-  } catch (...) {
-    std::filesystem::remove(temp);
-    throw;
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp);
-    KRAIT_FAIL("cannot rename ", temp, " to ", path, ": ", ec.message());
-  }
+  hdf5::write_then_rename(path, [&](const std::string& temp) { write_file(temp, ids, vocab_size, bytes_per_token); });
 }
 
 Hdf5TokenFile::Hdf5TokenFile(const std::string& path) : path_(path) {

@@ -5,8 +5,11 @@
 
 #include <hdf5.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
+
+#include "common/error.h"
 
 namespace krait::hdf5 {
 
@@ -57,6 +60,27 @@ inline std::string hdf5_reason() {
       },
       &reason);
   return reason.empty() ? "unknown HDF5 error" : reason;
+}
+
+// Writes a file the way every writer here does: write(path + ".tmp") (which closes its handles
+// before returning), then rename it over path, so a reader never sees half a file; the temporary is
+// removed on any failure.
+template <typename Write>
+void write_then_rename(const std::string& path, Write&& write) {
+  QuietHdf5Errors quiet;
+  const std::string temp = path + ".tmp";
+  try {
+    write(temp);
+  } catch (...) {
+    std::filesystem::remove(temp);
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) {
+    std::filesystem::remove(temp);
+    KRAIT_FAIL("cannot rename ", temp, " to ", path, ": ", ec.message());
+  }
 }
 
 }  // namespace krait::hdf5

@@ -12,10 +12,16 @@
 #include "common/error.h"
 #include "data/prefetch_sampler.h"
 #include "data/window_sampler.h"
+#include "tests/data/batch_compare.h"
 #include "tests/data/error_text.h"
 
 namespace krait::data {
 namespace {
+
+using testing::draw;
+using testing::same;
+using testing::same_batch;
+using testing::same_state;
 
 // Two records of ids r * 100 + position.
 InMemorySequenceSet small_set() {
@@ -33,30 +39,6 @@ WindowOptions options() {
   o.batch_size = 4;
   o.seq_len = 7;
   return o;
-}
-
-bool same_batch(const Batch& a, const Batch& b) {
-  return a.batch_size == b.batch_size && a.seq_len == b.seq_len && a.inputs == b.inputs && a.targets == b.targets &&
-         a.labels == b.labels && a.lengths == b.lengths;
-}
-
-bool same_state(const SamplerState& a, const SamplerState& b) {
-  return a.rng.words == b.rng.words && a.rng.has_spare == b.rng.has_spare && a.rng.spare == b.rng.spare &&
-         a.batches_drawn == b.batches_drawn;
-}
-
-std::vector<Batch> draw(TrainSampler& sampler, int n) {
-  std::vector<Batch> batches(static_cast<size_t>(n));
-  for (Batch& batch : batches) sampler.next(batch);
-  return batches;
-}
-
-bool same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!same_batch(a[i], b[i])) return false;
-  }
-  return true;
 }
 
 // What a FakeSampler's calls did, shared so that a test can read it after the sampler is gone.

@@ -5,27 +5,16 @@
 #include <set>
 
 #include "data/random_batcher.h"
+#include "tests/data/batch_compare.h"
 #include "tests/data/error_text.h"
 #include "tests/data/vector_source.h"
 
 namespace krait::data {
 namespace {
 
+using testing::draw;
+using testing::same;
 using testing::VectorSource;
-
-std::vector<Batch> draw(RandomBatcher& batcher, int n) {
-  std::vector<Batch> batches(static_cast<size_t>(n));
-  for (Batch& batch : batches) batcher.next(batch);
-  return batches;
-}
-
-bool same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].inputs != b[i].inputs || a[i].targets != b[i].targets) return false;
-  }
-  return true;
-}
 
 TEST(RandomBatcher, WindowsAreContiguousInBoundsAndTargetsAreShiftedInputs) {
   const auto source = VectorSource::positions(100);

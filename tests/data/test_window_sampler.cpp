@@ -16,10 +16,14 @@
 #include "common/rng.h"
 #include "data/dna_tokenizer.h"
 #include "data/window_sampler.h"
+#include "tests/data/batch_compare.h"
 #include "tests/data/error_text.h"
 
 namespace krait::data {
 namespace {
+
+using testing::draw;
+using testing::same;
 
 constexpr int32_t kStride = 100;  // record r holds r * kStride + position
 
@@ -47,22 +51,6 @@ Window window_of(int32_t first_id) {
 std::vector<int32_t> row_of(const std::vector<int32_t>& ids, const Batch& batch, int64_t row) {
   const auto begin = ids.begin() + static_cast<std::ptrdiff_t>(row * batch.seq_len);
   return {begin, begin + static_cast<std::ptrdiff_t>(batch.seq_len)};
-}
-
-std::vector<Batch> draw(TrainSampler& sampler, int n) {
-  std::vector<Batch> batches(static_cast<size_t>(n));
-  for (Batch& batch : batches) sampler.next(batch);
-  return batches;
-}
-
-bool same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].batch_size != b[i].batch_size || a[i].seq_len != b[i].seq_len || a[i].inputs != b[i].inputs ||
-        a[i].targets != b[i].targets || a[i].labels != b[i].labels)
-      return false;
-  }
-  return true;
 }
 
 WindowOptions lm(int64_t batch_size, int64_t seq_len) {

@@ -9,21 +9,13 @@
 #include "autograd/ops.h"
 #include "common/error.h"
 #include "layers/mamba_lm.h"
+#include "tests/layers/tiny_config.h"
 #include "tests/support/gradcheck.h"
 
 namespace krait {
 namespace {
 
-MambaConfig tiny_config() {
-  MambaConfig c;
-  c.d_model = 4;
-  c.n_layer = 2;
-  c.vocab_size = 11;  // padded to 16
-  c.d_state = 3;
-  c.d_conv = 3;
-  c.expand = 2;
-  return c;
-}
+using testing::tiny_config;
 
 std::map<std::string, Parameter> by_name(const MambaLM& model) {
   std::map<std::string, Parameter> out;

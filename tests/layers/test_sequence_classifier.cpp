@@ -15,6 +15,7 @@
 #include "layers/model_spec.h"
 #include "layers/sequence_classifier.h"
 #include "tests/support/error_text.h"
+#include "tests/layers/tiny_config.h"
 #include "tests/support/gradcheck.h"
 
 namespace krait {
@@ -23,16 +24,7 @@ namespace {
 using testing::error_text;
 using testing::mentions;
 
-MambaConfig tiny_config() {
-  MambaConfig c;
-  c.d_model = 4;
-  c.n_layer = 2;
-  c.vocab_size = 11;  // padded to 16
-  c.d_state = 3;
-  c.d_conv = 3;
-  c.expand = 2;
-  return c;
-}
+using testing::tiny_config;
 
 ModelSpec classify_spec(const MambaConfig& config, int64_t classes, ops::PoolMode pool) {
   ModelSpec spec;
