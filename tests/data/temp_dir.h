@@ -1,50 +1,18 @@
-// tests/data/temp_dir.h — TempDir, a fresh directory per test under the system temp path, removed
-// when the test ends, and small file helpers for building broken shards.
+// tests/data/temp_dir.h — the shared temp directory and file helpers (tests/support/temp_dir.h) in the
+// data tests' namespace, and counting_ids for building shards.
 #pragma once
 
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <string>
 #include <vector>
+
+#include "tests/support/temp_dir.h"
 
 namespace krait::data::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("krait_data_" + std::string(test->test_suite_name()) + "_" + test->name() + "_" +
-             std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::vector<char> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-inline void write_bytes(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-inline void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
+using krait::testing::read_bytes;
+using krait::testing::TempDir;
+using krait::testing::write_bytes;
+using krait::testing::write_text;
 
 // Ids 0, 1, 2, ... wrapping at vocab_size.
 inline std::vector<int32_t> counting_ids(size_t n, uint32_t vocab_size) {
