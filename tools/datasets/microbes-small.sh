@@ -3,11 +3,11 @@
 # runs: the first strain (in file order) of each species, its first 1 Mbp, split by region (valid and
 # test are the last 10% + 10% of every record). Needs tools/datasets/microbes.sh first.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-source tools/datasets/lib.sh
-SRC="runs/datasets/microbes"
+DS_NAME=microbes-small
+source "$(dirname "$0")/lib.sh"
+SRC="$KRAIT_ROOT/runs/datasets/microbes"
 OUT="$(out_dir microbes-small "${1:-}")"
-[[ -d "$SRC/fasta" ]] || { echo "run tools/datasets/microbes.sh first" >&2; exit 1; }
+[[ -d "$SRC/fasta" ]] || die "run tools/datasets/microbes.sh first"
 mkdir -p "$OUT/fasta"
 : > "$OUT/manifest.tsv"
 for dir in "$SRC"/fasta/*/; do
