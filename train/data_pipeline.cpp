@@ -45,6 +45,10 @@ std::unique_ptr<data::SequenceSet> open_set(const DataSection& d, const std::str
       data::SequenceDatasetInfo info;
       auto set = data::open_sequence_hdf5(path, &info);
       dna = info.kind == data::SequenceKind::dna;
+      KRAIT_CHECK(info.kind != data::SequenceKind::audio || static_cast<int64_t>(info.sample_rate) == d.sample_rate,
+                  path, ": audio at ", info.sample_rate, " Hz, but data.sample_rate is ", d.sample_rate,
+                  "; prepare it again with krait-prepare audio --sample-rate ", d.sample_rate,
+                  " --resample, or set data.sample_rate");
       return set;
     }
     case DataFormat::Fasta: {

@@ -29,7 +29,10 @@ void put_config(CheckpointWriter& out, const MambaConfig& c) {
 
 }  // namespace
 
-DumpResult dump_gradients(const MambaLM& model, Device device, const DumpOptions& o, const std::string& out_path) {
+DumpResult dump_gradients(const Model& model, const MambaConfig& config, Device device, const DumpOptions& o,
+                          const std::string& out_path) {
+  KRAIT_CHECK(model.task() == Task::LM, "dump: compares a language model with PyTorch's MambaForCausalLM, not a ",
+              task_name(model.task()), " model");
   KRAIT_CHECK(o.batch > 0 && o.seq_len > 0, "dump: batch and seq-len must be positive, got ", o.batch, " and ",
               o.seq_len);
   // Each row is seq_len + 1 random tokens; ids are its first seq_len, targets its last seq_len.
@@ -39,7 +42,7 @@ DumpResult dump_gradients(const MambaLM& model, Device device, const DumpOptions
   targets.reserve(o.batch * o.seq_len);
   for (int64_t b = 0; b < o.batch; ++b) {
     std::vector<int64_t> row(o.seq_len + 1);
-    for (int64_t& id : row) id = static_cast<int64_t>(rng.below(model.config().vocab_size));
+    for (int64_t& id : row) id = static_cast<int64_t>(rng.below(config.vocab_size));
     ids.insert(ids.end(), row.begin(), row.end() - 1);
     targets.insert(targets.end(), row.begin() + 1, row.end());
   }
@@ -47,12 +50,9 @@ DumpResult dump_gradients(const MambaLM& model, Device device, const DumpOptions
   const Tensor x = Tensor::from_indices(ids, shape, DType::I32, device);
   const Tensor y = Tensor::from_indices(targets, shape, DType::I32, device);
 
-  Tensor logits;
-  {
-    NoGradGuard no_grad;
-    logits = model.forward(x);
-  }
-  const Tensor loss = model.loss(x, y);
+  const ModelOutput output = model.forward(ModelBatch{x, y, {}, {}});
+  const Tensor loss = output.loss;
+  const Tensor logits = output.logits.detach();
   DumpResult r;
   r.loss = loss.item();
   backward(loss);
@@ -68,7 +68,7 @@ DumpResult dump_gradients(const MambaLM& model, Device device, const DumpOptions
     out.put_tensor("grad/" + p.name, grad.to(DType::F32));
     ++r.parameters;
   }
-  put_config(out, model.config());
+  put_config(out, config);
   out.put_string("compute_dtype", dtype_name(model.compute_dtype()));
   out.put_string("device", device.str());
   out.write(out_path);

@@ -11,7 +11,8 @@
 #include <cstdint>
 #include <string>
 
-#include "layers/mamba_lm.h"
+#include "layers/mamba_config.h"
+#include "layers/model.h"
 
 namespace krait::train {
 
@@ -26,9 +27,10 @@ struct DumpResult {
   int64_t parameters = 0;  // entries under grad/
 };
 
-// Runs model on the options' batch on device and writes out_path. The model's gradients must be
-// zero on entry (a freshly loaded model); they hold this batch's gradients on return.
-DumpResult dump_gradients(const MambaLM& model, Device device, const DumpOptions& options,
+// Runs model (a language model of the given Mamba shape) on the options' batch on device and writes
+// out_path. The model's gradients must be zero on entry (a freshly loaded model); they hold this
+// batch's gradients on return.
+DumpResult dump_gradients(const Model& model, const MambaConfig& config, Device device, const DumpOptions& options,
                           const std::string& out_path);
 
 }  // namespace krait::train

@@ -4,7 +4,6 @@
 #include <iostream>
 
 #include "common/error.h"
-#include "layers/mamba_lm.h"
 #include "train/bench.h"
 #include "train/checkpoint_file.h"
 #include "train/data_pipeline.h"
@@ -35,17 +34,12 @@ Recipe recipe_for(const CheckpointReader& ckpt, const std::string& checkpoint,
 }
 
 // The checkpoint's model: its recipe's backbone and head (num_classes as resolved in training).
-template <typename M>
-void load_parameters(const CheckpointReader& ckpt, const M& model) {
-  for (const Parameter& p : model.parameters()) ckpt.read_into("model/" + p.name, p.value);
-}
-
 std::unique_ptr<Model> load_model(const CheckpointReader& ckpt, const Recipe& recipe) {
   KRAIT_CHECK(recipe.model.task != Task::Classify || recipe.model.num_classes >= 2, ckpt.path(),
               ": a classifier's recipe must name model.num_classes (the training run writes it)");
   auto model = build_model(recipe.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, recipe.device()});
   if (recipe.train.precision == Precision::BF16) model->set_compute_dtype(DType::BF16);
-  load_parameters(ckpt, *model);
+  for (const Parameter& p : model->parameters()) ckpt.read_into("model/" + p.name, p.value);
   return model;
 }
 
@@ -96,15 +90,12 @@ int run_dump(const std::string& checkpoint, const std::string& config, const std
              const DumpOptions& options, const std::string& out) {
   CheckpointReader ckpt(checkpoint);
   const Recipe recipe = recipe_for(ckpt, checkpoint, config, overrides);
-  KRAIT_CHECK(recipe.model.task == Task::LM && recipe.model.backbone == "mamba", "dump: compares a Mamba language "
-              "model with PyTorch's MambaForCausalLM; this checkpoint is a ", recipe.model.backbone, " ",
-              task_name(recipe.model.task), " model");
-  MambaLM model(recipe.model.mamba, static_cast<uint64_t>(recipe.train.seed), {DType::F32, recipe.device()});
-  if (recipe.train.precision == Precision::BF16) model.set_compute_dtype(DType::BF16);
-  load_parameters(ckpt, model);
-  const DumpResult r = dump_gradients(model, recipe.device(), options, out);
+  KRAIT_CHECK(recipe.model.backbone == "mamba", "dump: compares a Mamba language model with PyTorch's "
+              "MambaForCausalLM; this checkpoint's backbone is ", recipe.model.backbone);
+  const auto model = load_model(ckpt, recipe);
+  const DumpResult r = dump_gradients(*model, recipe.model.mamba, recipe.device(), options, out);
   std::printf("%s: %s on %s, batch %lld x %lld, loss %.6f, %lld gradients\n", out.c_str(),
-              dtype_name(model.compute_dtype()), recipe.train.device.c_str(), (long long)options.batch,
+              dtype_name(model->compute_dtype()), recipe.train.device.c_str(), (long long)options.batch,
               (long long)options.seq_len, r.loss, (long long)r.parameters);
   return 0;
 }

@@ -42,7 +42,7 @@ struct DataSection {
   std::string manifest;                    // fasta, wav: TSV `key<TAB>class` giving labels
   LabelBy label_by = LabelBy::File;        // fasta: file | record
   bool reverse_complement = false;         // DNA (hdf5, fasta): flip half the training windows
-  int64_t sample_rate = 16000;             // wav
+  int64_t sample_rate = 16000;             // wav; hdf5 audio must have been prepared at it
   bool resample = false;                   // wav: resample other rates rather than reject them
   AudioQuantize quantize = AudioQuantize::MuLaw;  // wav: mu-law | linear
   int64_t quantize_bits = 8;                      // wav, linear: 2^bits classes

@@ -189,6 +189,19 @@ TEST_F(TaskRun, WavFoldersTrainAClassifierAndALanguageModel) {
   const Result lm = train("configs/audio/piano-pretrain.yaml", "piano", wav);
   ASSERT_EQ(lm.code, 0) << lm.output;
   EXPECT_NE(lm.output.find("bits/token"), std::string::npos) << lm.output;
+
+  // The same clips prepared as HDF5 at 16 kHz, given to a recipe that expects 8 kHz.
+  const Result prepared = run(std::string(KRAIT_PREPARE_BINARY) + " audio --quiet --resample --labels folder "
+                                  "--clip-samples 16000 --split none --name all --out " + (dir_ / "audio-h5").string() +
+                                  " " + audio.string(),
+                              dir_ / "prepare-audio.log");
+  ASSERT_EQ(prepared.code, 0) << prepared.output;
+  const std::string h5 = (dir_ / "audio-h5/all.h5").string();
+  const Result rate = train("configs/audio/spoken-digits-classify.yaml", "h5rate",
+                            {"data.train=" + h5, "data.valid=" + h5, "data.sample_rate=8000", "train.init_from=",
+                             "model.vocab_size=256"});
+  EXPECT_NE(rate.code, 0);
+  EXPECT_NE(rate.output.find("audio at 16000 Hz, but data.sample_rate is 8000"), std::string::npos) << rate.output;
 }
 
 }  // namespace
