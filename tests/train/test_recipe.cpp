@@ -167,13 +167,16 @@ TEST(Recipe, ToYamlRoundTripsEveryField) {
   m.dt_rank = 5, m.dt_min = 0.002, m.dt_max = 0.2, m.dt_init_floor = 3e-4, m.dt_scale = 0.5;
   m.conv_bias = false, m.bias = true, m.pad_vocab_size_multiple = 16, m.tie_embeddings = false;
   m.norm_eps = 1e-6, m.selective = false;
-  recipe.data = {"a b/train.bin", "#valid: x.bin", 100, 24};
+  recipe.model.task = Task::Classify, recipe.model.num_classes = 5, recipe.model.pool = ops::PoolMode::Last;
+  recipe.data = {"a b/train.bin", "#valid: x.bin", 100, 24, DataFormat::Wav, "labels: x.tsv", LabelBy::Record, true,
+                 8000, true, AudioQuantize::Linear, 12, AudioLabels::Manifest, 16000};
   recipe.optim = {0.1 + 0.2, 0.85, 0.975, 1e-9, 0.01, 0.5};
   recipe.schedule.warmup_steps = 7;
   recipe.schedule.total_tokens = 123457;
   recipe.schedule.min_lr = 1e-7;
   recipe.schedule.decay = LrDecay::Constant;
-  recipe.train = {42, "cuda:3", 6, 2, 11, 13, "null", 4, 5, Precision::BF16, OnNonFinite::Skip, 9};
+  recipe.train = {42, "cuda:3", 6, 2, 11, 13, "null", 4, 5, Precision::BF16, OnNonFinite::Skip, 9, "runs/pre #1",
+                  {"embedding.*", "layers.0.*"}};
   recipe.eval = {3, 12};
   recipe.validate(2);
 
