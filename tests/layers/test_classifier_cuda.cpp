@@ -7,6 +7,7 @@
 
 #include "autograd/ops.h"
 #include "layers/model_spec.h"
+#include "tests/support/compare.h"
 #include "tests/support/gradcheck.h"
 
 namespace krait {
@@ -94,18 +95,7 @@ void expect_bf16_tracks_fp32(ops::PoolMode pool) {
   EXPECT_EQ(gpu_out.loss.dtype(), DType::F32);
   backward(gpu_out.loss);
   EXPECT_NEAR(gpu_out.loss.item(), cpu_loss.item(), 5e-3 * cpu_loss.item());
-  for (size_t i = 0; i < cpu->parameters().size(); ++i) {
-    const Parameter &cp = cpu->parameters()[i], &gp = gpu->parameters()[i];
-    ASSERT_TRUE(gp.value.grad().defined()) << gp.name;
-    EXPECT_EQ(gp.value.grad().dtype(), DType::F32) << gp.name;
-    const auto a = gp.value.grad().to_doubles(), b = cp.value.grad().to_doubles();
-    double diff = 0, norm = 0;
-    for (size_t k = 0; k < a.size(); ++k) {
-      diff += (a[k] - b[k]) * (a[k] - b[k]);
-      norm += b[k] * b[k];
-    }
-    EXPECT_LT(std::sqrt(diff / norm), 5e-2) << cp.name;
-  }
+  testing::expect_gradients_close(gpu->parameters(), cpu->parameters(), 5e-2);
 }
 
 TEST_F(ClassifierCuda, MeanPoolBf16TracksFp32) { expect_bf16_tracks_fp32(ops::PoolMode::Mean); }
