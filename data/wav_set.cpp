@@ -18,34 +18,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct WavInput {
-  std::string path;
-  std::string key;  // the manifest key: relative to the input folder, or the path as given
-};
-
 bool is_wav(const fs::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return ext == ".wav";
 }
 
-std::vector<WavInput> find_wavs(const std::string& input) {
+std::vector<WavFile> wavs_of(const std::string& input) {
   std::error_code ec;
   const fs::file_status status = fs::status(input, ec);
   KRAIT_CHECK(fs::exists(status), "WAV input '", input, "' does not exist");
   if (!fs::is_directory(status)) return {{input, input}};
-  std::vector<WavInput> found;
+  std::vector<WavFile> found;
   for (const fs::directory_entry& entry : fs::recursive_directory_iterator(input)) {
     if (entry.is_regular_file() && is_wav(entry.path())) {
       found.push_back({entry.path().string(), entry.path().lexically_relative(input).generic_string()});
     }
   }
   KRAIT_CHECK(!found.empty(), "no .wav files under '", input, "'");
-  std::sort(found.begin(), found.end(), [](const WavInput& a, const WavInput& b) { return a.path < b.path; });
+  std::sort(found.begin(), found.end(), [](const WavFile& a, const WavFile& b) { return a.path < b.path; });
   return found;
 }
 
-std::optional<LabelManifest> make_labels(const std::vector<WavInput>& files, const WavSetOptions& options,
+std::optional<LabelManifest> make_labels(const std::vector<WavFile>& files, const WavSetOptions& options,
                                          const std::string& source) {
   if (options.labels == LabelSource::None) return std::nullopt;
   if (options.labels == LabelSource::Manifest) {
@@ -53,13 +48,13 @@ std::optional<LabelManifest> make_labels(const std::vector<WavInput>& files, con
     return LabelManifest::read(options.manifest);
   }
   std::vector<std::pair<std::string, std::string>> pairs;
-  for (const WavInput& file : files) {
+  for (const WavFile& file : files) {
     pairs.emplace_back(file.path, fs::absolute(file.path).parent_path().filename().string());
   }
   return LabelManifest::from_pairs("folder labels of " + source, pairs);
 }
 
-int32_t label_of(const std::optional<LabelManifest>& labels, const WavInput& file, LabelSource source) {
+int32_t label_of(const std::optional<LabelManifest>& labels, const WavFile& file, LabelSource source) {
   if (!labels) return kNoLabel;
   if (source == LabelSource::Folder) return labels->label_of(file.path, file.path);
   const std::string basename = fs::path(file.path).filename().string();
@@ -84,7 +79,7 @@ uint16_t silence_id(const QuantizeOptions& options) {
   return id;
 }
 
-SequenceRecord read_record(const WavInput& file, int32_t label, const WavSetOptions& options) {
+SequenceRecord read_record(const WavFile& file, int32_t label, const WavSetOptions& options) {
   const std::vector<float> samples = samples_at_rate(file.path, read_wav(file.path), options);
   SequenceRecord record{file.path, label, std::vector<uint16_t>(samples.size())};
   quantize(samples, options.quantize, record.ids.data());
@@ -102,23 +97,33 @@ std::string join(const std::vector<std::string>& parts) {
 
 }  // namespace
 
-InMemorySequenceSet read_wav_set(const std::vector<std::string>& inputs, const WavSetOptions& options) {
+std::vector<WavFile> list_wav_files(const std::vector<std::string>& inputs) {
+  std::vector<WavFile> files;
+  for (const std::string& input : inputs) {
+    std::vector<WavFile> found = wavs_of(input);
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+InMemorySequenceSet read_wav_set(const std::vector<std::string>& inputs, const WavSetOptions& options,
+                                 const WavProgress& progress) {
   const std::string source = join(inputs);
   KRAIT_CHECK(!inputs.empty(), "read_wav_set: no inputs");
   KRAIT_CHECK(options.sample_rate > 0, source, ": sample_rate ", options.sample_rate, ", expected > 0");
   KRAIT_CHECK(options.clip_samples >= 0, source, ": clip_samples ", options.clip_samples, ", expected >= 0");
   const uint32_t vocab = num_classes(options.quantize);
 
-  std::vector<WavInput> files;
-  for (const std::string& input : inputs) {
-    std::vector<WavInput> found = find_wavs(input);
-    files.insert(files.end(), found.begin(), found.end());
-  }
+  const std::vector<WavFile> files = list_wav_files(inputs);
   const std::optional<LabelManifest> labels = make_labels(files, options, source);
+  std::vector<int32_t> file_labels;
+  for (const WavFile& file : files) file_labels.push_back(label_of(labels, file, options.labels));
   std::vector<SequenceRecord> records;
   records.reserve(files.size());
-  for (const WavInput& file : files)
-    records.push_back(read_record(file, label_of(labels, file, options.labels), options));
+  for (size_t i = 0; i < files.size(); ++i) {
+    records.push_back(read_record(files[i], file_labels[i], options));
+    if (progress) progress(i + 1, files[i].path);
+  }
   return InMemorySequenceSet(source, vocab, labels ? labels->classes() : std::vector<std::string>{},
                              std::move(records));
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,26 @@ struct WavSetOptions {
   int64_t clip_samples = 0;
 };
 
+// A WAV file an input stands for, and its manifest key (its path relative to the input folder it was
+// found in; a file given directly: its path as given).
+struct WavFile {
+  std::string path;
+  std::string key;
+};
+
 // inputs are WAV files and folders, searched recursively for *.wav (any case), each folder's files in
-// path order; records keep the inputs' order and are named by file path. The set's vocab_size is
-// num_classes(options.quantize). Throws naming the file for any unreadable WAV, a rate mismatch under
-// Reject, a missing label; and for an input that does not exist or a folder without .wav files.
-InMemorySequenceSet read_wav_set(const std::vector<std::string>& inputs, const WavSetOptions& options);
+// path order; the result keeps the inputs' order. Throws for an input that does not exist or a folder
+// without .wav files.
+std::vector<WavFile> list_wav_files(const std::vector<std::string>& inputs);
+
+// Called after each file is read: (files done, the file's path).
+using WavProgress = std::function<void(size_t files_done, const std::string& path)>;
+
+// The files of list_wav_files(inputs), one record each, named by file path. The set's vocab_size is
+// num_classes(options.quantize). Labels are assigned before any audio is read, so a missing label
+// fails first. Throws naming the file for any unreadable WAV, a rate mismatch under Reject, a missing
+// label.
+InMemorySequenceSet read_wav_set(const std::vector<std::string>& inputs, const WavSetOptions& options,
+                                 const WavProgress& progress = {});
 
 }  // namespace krait::data

@@ -77,6 +77,24 @@ TEST_F(WavSet, FolderLabelsInPathOrderResampledToTheSetRate) {
   EXPECT_EQ(ids(set, 3), ids(set, 1));  // the float32 copy holds the same samples
 }
 
+TEST_F(WavSet, ListsFilesWithKeysAndReportsProgressInReadOrder) {
+  const std::vector<WavFile> files = list_wav_files({corpus()});
+  ASSERT_EQ(files.size(), 4u);
+  EXPECT_EQ(files[0].key, "allison/7.wav");
+  EXPECT_EQ(files[3].key, "more/espeak/seven_float32.wav");
+  WavSetOptions options;
+  options.on_rate_mismatch = OnRateMismatch::Resample;
+  std::vector<std::pair<size_t, std::string>> calls;
+  const InMemorySequenceSet set =
+      read_wav_set({corpus()}, options, [&](size_t done, const std::string& path) { calls.emplace_back(done, path); });
+  ASSERT_EQ(calls.size(), 4u);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].first, i + 1);
+    EXPECT_EQ(calls[i].second, files[i].path);
+    EXPECT_EQ(set.record_name(i), files[i].path);
+  }
+}
+
 TEST_F(WavSet, RateMismatchIsRejectedByDefault) {
   const std::string message = error_text([&] { read_wav_set({corpus()}, WavSetOptions{}); });
   EXPECT_TRUE(mentions(message, in_corpus("allison/7.wav")));

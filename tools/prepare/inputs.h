@@ -25,8 +25,8 @@ using ReadProgress = std::function<void(size_t files_done, uint64_t bytes_done)>
 
 // Each input must be an existing file (an error names it otherwise); a file given twice is an error.
 std::vector<InputFile> list_files(const std::vector<std::string>& inputs);
-// Files and folders; a folder stands for every *.wav (any case) under it, in path order, as
-// data/read_wav_set finds them. Errors name a missing input or a folder without .wav files.
+// Files and folders; a folder stands for every *.wav (any case) under it, in path order
+// (data::list_wav_files). Errors name a missing input or a folder without .wav files.
 std::vector<InputFile> list_wav_files(const std::vector<std::string>& inputs);
 
 uint64_t total_bytes(const std::vector<InputFile>& files);
@@ -36,11 +36,10 @@ uint64_t total_bytes(const std::vector<InputFile>& files);
 data::InMemorySequenceSet read_dna(const std::vector<InputFile>& files, const data::FastaSetOptions& options,
                                    const ReadProgress& progress);
 
-// WAV files through data::read_wav_set, one file at a time, labeled as read_wav_set labels them
-// (folder: the parent folder's name, classes in order of first appearance; manifest: the file's key,
-// then its basename).
-data::InMemorySequenceSet read_audio(const std::vector<InputFile>& files, const data::WavSetOptions& options,
-                                     const ReadProgress& progress);
+// The WAV files of the inputs (files and folders, as listed by list_wav_files) through
+// data::read_wav_set, which labels them (folder names, or manifest keys relative to the input folder).
+data::InMemorySequenceSet read_audio(const std::vector<std::string>& inputs, const std::vector<InputFile>& files,
+                                     const data::WavSetOptions& options, const ReadProgress& progress);
 
 // Byte-tokenized text (data/byte_tokenizer.h, vocab 257), one unlabeled record per file.
 data::InMemorySequenceSet read_text(const std::vector<InputFile>& files, const ReadProgress& progress);

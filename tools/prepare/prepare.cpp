@@ -33,7 +33,7 @@ data::InMemorySequenceSet read_inputs(const PrepareOptions& options, const std::
     case data::SequenceKind::dna:
       return read_dna(files, options.dna, progress);
     case data::SequenceKind::audio:
-      return read_audio(files, options.audio, progress);
+      return read_audio(options.inputs, files, options.audio, progress);
     case data::SequenceKind::text:
       return read_text(files, progress);
   }
