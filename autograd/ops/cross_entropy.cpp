@@ -1,6 +1,7 @@
 // autograd/ops/cross_entropy.cpp — mean or summed softmax cross-entropy with ignored rows. Forward
 // saves the logits and the per-row log-sum-exp; backward recomputes the softmax from them, so no
-// (N, V) probability copy stays alive between forward and backward.
+// (N, V) probability copy stays alive between forward and backward. One closure serves both devices
+// through cross_entropy_backward_into(), which picks the kernel by the gradient's device.
 #include <sstream>
 
 #include "autograd/ops.h"
@@ -14,47 +15,94 @@
 namespace krait::ops {
 namespace {
 
-#if KRAIT_HAS_CUDA
-// The loss is f32 whatever the logits' dtype. Nothing here waits for the device: the targets are
-// checked when the host next does (cuda::defer_check; the kernels read no logit at an invalid target),
-// and the backward reads the kept-row count (for the mean) and the incoming gradient on the device.
-Tensor cuda_cross_entropy(const Tensor& logits, const Tensor& targets64, int64_t ignore_index, Reduction reduction) {
-  namespace gpu = kernels::cuda;
-  const int64_t rows = logits.size(0), vocab = logits.size(1);
-  const cudaStream_t stream = detail::stream_of(logits);
-  const Tensor first_bad = Tensor::empty({1}, DType::I64, logits.device());
-  gpu::find_first_invalid_target(targets64.data<int64_t>(), rows, vocab, ignore_index, first_bad.data<int64_t>(),
-                                 stream);
-  cuda::defer_check(first_bad, [targets64, logits_text = logits.describe(), vocab, ignore_index](int64_t bad) {
-    std::ostringstream os;
-    os << "cross_entropy: target " << targets64.to(Device::cpu()).data<int64_t>()[bad] << " of row " << bad
-       << " is outside [0, " << vocab << ") for logits " << logits_text << " and is not ignore_index ("
-       << ignore_index << ")";
-    return os.str();
-  });
-  Tensor row_loss = Tensor::empty({rows}, DType::F32, logits.device());
-  Tensor lse = Tensor::empty({rows}, DType::F32, logits.device());
-  gpu::cross_entropy_forward(logits.raw_data(), logits.dtype(), targets64.data<int64_t>(), row_loss.data<float>(),
-                             lse.data<float>(), rows, vocab, ignore_index, stream);
-  Tensor loss = Tensor::empty({}, DType::F32, logits.device());
-  Tensor kept = Tensor::empty({}, DType::I64, logits.device());
-  gpu::cross_entropy_reduce(row_loss.data<float>(), targets64.data<int64_t>(), rows, ignore_index,
-                            reduction == Reduction::Mean, loss.data<float>(), kept.data<int64_t>(), stream);
-  if (needs_record({logits})) {
-    const Tensor saved = logits.detach();
-    const bool mean = reduction == Reduction::Mean;
-    record("cross_entropy", {logits}, loss, [=](const Tensor& g) -> TensorList {
-      Tensor gl = Tensor::empty(saved.shape(), saved.dtype(), saved.device());
-      const Tensor g32 = g.to(DType::F32);
-      gpu::cross_entropy_backward(saved.raw_data(), saved.dtype(), targets64.data<int64_t>(), lse.data<float>(),
-                                  g32.data<float>(), mean ? kept.data<int64_t>() : nullptr, gl.raw_data(), rows,
-                                  vocab, ignore_index, detail::stream_of(g));
-      return {gl};
-    });
-  }
-  return loss;
+std::string bad_target_message(int64_t target, int64_t row, int64_t vocab, const std::string& logits_text,
+                               int64_t ignore_index) {
+  std::ostringstream os;
+  os << "cross_entropy: target " << target << " of row " << row << " is outside [0, " << vocab << ") for logits "
+     << logits_text << " and is not ignore_index (" << ignore_index << ")";
+  return os.str();
 }
+
+// Targets outside [0, V) other than ignore_index: on the CPU an error at once; on CUDA checked on the
+// device and reported when the host next waits for it (cuda::defer_check), the kernels reading no logit
+// at such a target meanwhile.
+void check_targets(const Tensor& logits, const Tensor& targets64, int64_t ignore_index) {
+  const int64_t rows = logits.size(0), vocab = logits.size(1);
+#if KRAIT_HAS_CUDA
+  if (logits.device().is_cuda()) {
+    const Tensor first_bad = Tensor::empty({1}, DType::I64, logits.device());
+    kernels::cuda::find_first_invalid_target(targets64.data<int64_t>(), rows, vocab, ignore_index,
+                                             first_bad.data<int64_t>(), detail::stream_of(logits));
+    cuda::defer_check(first_bad, [targets64, logits_text = logits.describe(), vocab, ignore_index](int64_t bad) {
+      return bad_target_message(targets64.to(Device::cpu()).data<int64_t>()[bad], bad, vocab, logits_text,
+                                ignore_index);
+    });
+    return;
+  }
 #endif
+  const int64_t* target = targets64.data<int64_t>();
+  const int64_t bad = kernels::cpu::first_invalid_target(target, rows, vocab, ignore_index);
+  KRAIT_CHECK(bad < 0, bad_target_message(target[bad], bad, vocab, logits.describe(), ignore_index));
+}
+
+// What the backward needs from the forward besides the logits and the targets.
+struct Saved {
+  Tensor lse;          // (N) per-row log-sum-exp: f32 on CUDA, the logits' dtype on the CPU
+  double scale = 1.0;  // CPU: the loss's factor, 1 for Sum, 1 / kept rows for Mean (0 when none is kept)
+  Tensor kept;         // CUDA, Mean only: the kept-row count, left on the device so that nothing waits for it
+};
+
+// The loss (shape []): f32 on CUDA whatever the logits' dtype, the logits' dtype on the CPU. Mean over no
+// kept rows is 0, with a zero gradient.
+Tensor cross_entropy_forward(const Tensor& logits, const Tensor& targets64, int64_t ignore_index, Reduction reduction,
+                             Saved& saved) {
+  const int64_t rows = logits.size(0), vocab = logits.size(1);
+#if KRAIT_HAS_CUDA
+  if (logits.device().is_cuda()) {
+    const cudaStream_t stream = detail::stream_of(logits);
+    Tensor row_loss = Tensor::empty({rows}, DType::F32, logits.device());
+    saved.lse = Tensor::empty({rows}, DType::F32, logits.device());
+    kernels::cuda::cross_entropy_forward(logits.raw_data(), logits.dtype(), targets64.data<int64_t>(),
+                                         row_loss.data<float>(), saved.lse.data<float>(), rows, vocab, ignore_index,
+                                         stream);
+    Tensor loss = Tensor::empty({}, DType::F32, logits.device());
+    Tensor kept = Tensor::empty({}, DType::I64, logits.device());
+    kernels::cuda::cross_entropy_reduce(row_loss.data<float>(), targets64.data<int64_t>(), rows, ignore_index,
+                                        reduction == Reduction::Mean, loss.data<float>(), kept.data<int64_t>(), stream);
+    if (reduction == Reduction::Mean) saved.kept = kept;
+    return loss;
+  }
+#endif
+  saved.lse = Tensor::empty({rows}, logits.dtype(), logits.device());
+  kernels::cpu::CrossEntropySum total;
+  detail::dispatch_float("cross_entropy", logits, [&]<typename T>() {
+    total = kernels::cpu::cross_entropy_forward(logits.data<T>(), targets64.data<int64_t>(), saved.lse.data<T>(), rows,
+                                                vocab, ignore_index);
+  });
+  saved.scale = reduction == Reduction::Sum ? 1.0 : total.kept > 0 ? 1.0 / double(total.kept) : 0.0;
+  return Tensor::full({}, total.loss * saved.scale, logits.dtype(), logits.device());
+}
+
+// grad_logits (N, V), every element written, from the loss's gradient g. On CUDA g is read on the device
+// (as f32) and so is the kept-row count, so the backward does not wait either.
+void cross_entropy_backward_into(const Tensor& logits, const Tensor& targets64, const Saved& saved,
+                                 int64_t ignore_index, const Tensor& g, const Tensor& grad_logits) {
+  const int64_t rows = logits.size(0), vocab = logits.size(1);
+#if KRAIT_HAS_CUDA
+  if (g.device().is_cuda()) {
+    const Tensor g32 = g.to(DType::F32);
+    kernels::cuda::cross_entropy_backward(logits.raw_data(), logits.dtype(), targets64.data<int64_t>(),
+                                          saved.lse.data<float>(), g32.data<float>(),
+                                          saved.kept.defined() ? saved.kept.data<int64_t>() : nullptr,
+                                          grad_logits.raw_data(), rows, vocab, ignore_index, detail::stream_of(g));
+    return;
+  }
+#endif
+  detail::dispatch_float("cross_entropy backward", g, [&]<typename T>() {
+    kernels::cpu::cross_entropy_backward(logits.data<T>(), targets64.data<int64_t>(), saved.lse.data<T>(),
+                                         T(saved.scale * g.item()), grad_logits.data<T>(), rows, vocab, ignore_index);
+  });
+}
 
 }  // namespace
 
@@ -69,30 +117,14 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   KRAIT_CHECK(targets.device() == logits.device(), "cross_entropy: targets ", targets.describe(), " and logits ",
               logits.describe(), " are on different devices");
   const Tensor targets64 = targets.to(DType::I64);  // the kernels take one index type; i32 is widened
-#if KRAIT_HAS_CUDA
-  if (logits.device().is_cuda()) return cuda_cross_entropy(logits, targets64, ignore_index, reduction);
-#endif
-  Tensor lse = Tensor::empty({rows}, logits.dtype(), logits.device());
-  kernels::cpu::CrossEntropySum total;
-  detail::dispatch_float("cross_entropy", logits, [&]<typename T>() {
-    const int64_t* target = targets64.data<int64_t>();
-    const int64_t bad = kernels::cpu::first_invalid_target(target, rows, vocab, ignore_index);
-    KRAIT_CHECK(bad < 0, "cross_entropy: target ", target[bad], " of row ", bad, " is outside [0, ", vocab,
-                ") for logits ", logits.describe(), " and is not ignore_index (", ignore_index, ")");
-    total = kernels::cpu::cross_entropy_forward(logits.data<T>(), target, lse.data<T>(), rows, vocab, ignore_index);
-  });
-  // Mean over no kept rows is 0, with a zero gradient.
-  const double scale = reduction == Reduction::Sum ? 1.0 : total.kept > 0 ? 1.0 / double(total.kept) : 0.0;
-  Tensor loss = Tensor::full({}, total.loss * scale, logits.dtype(), logits.device());
+  check_targets(logits, targets64, ignore_index);
+  Saved saved;
+  Tensor loss = cross_entropy_forward(logits, targets64, ignore_index, reduction, saved);
   if (needs_record({logits})) {
-    const Tensor saved = logits.detach();
-    record("cross_entropy", {logits}, loss, [=](const Tensor& g) -> TensorList {
-      Tensor gl = Tensor::empty(saved.shape(), g.dtype(), g.device());
-      detail::dispatch_float("cross_entropy backward", g, [&]<typename T>() {
-        kernels::cpu::cross_entropy_backward(saved.data<T>(), targets64.data<int64_t>(), lse.data<T>(),
-                                             T(scale * g.item()), gl.data<T>(), saved.size(0), saved.size(1),
-                                             ignore_index);
-      });
+    const Tensor sl = logits.detach();
+    record("cross_entropy", {logits}, loss, [sl, targets64, saved, ignore_index](const Tensor& g) -> TensorList {
+      Tensor gl = Tensor::empty(sl.shape(), sl.dtype(), sl.device());
+      cross_entropy_backward_into(sl, targets64, saved, ignore_index, g, gl);
       return {gl};
     });
   }
