@@ -45,5 +45,6 @@ Tensor workspace_like(const Tensor& t, size_t bytes);
 // raw_data() of a defined tensor, nullptr otherwise.
 inline void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
 inline float* f32_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+template <typename T> T* data_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
 
 }  // namespace krait::ops::detail
