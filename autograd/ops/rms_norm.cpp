@@ -1,6 +1,7 @@
 // autograd/ops/rms_norm.cpp — RMSNorm over the last axis, and the residual add fused with it. Forward
 // saves x (for the fused form h, its own first output) and the per-row rstd, not y; backward rebuilds
-// what it needs from them (derivation in kernels/cpu/rms_norm.cpp).
+// what it needs from them (derivation in kernels/cpu/rms_norm.cpp). rms_norm's one backward closure serves
+// both devices through rms_norm_backward_into(), which picks the kernel by the gradient's device.
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/rms_norm.h"
@@ -9,6 +10,47 @@
 #endif
 
 namespace krait::ops {
+namespace {
+
+using detail::data_or_null;
+
+// y (rows, D) = x (rows, D) normalized, times weight (D); rstd (rows) = 1 / sqrt(mean(x^2) + eps).
+void rms_norm_forward_into(const Tensor& x, const Tensor& weight, double eps, const Tensor& y, const Tensor& rstd,
+                           int64_t rows, int64_t dim) {
+#if KRAIT_HAS_CUDA
+  if (x.device().is_cuda()) {
+    kernels::cuda::rms_norm_forward(x.raw_data(), x.dtype(), nullptr, weight.data<float>(), float(eps), nullptr,
+                                    y.raw_data(), y.dtype(), rstd.data<float>(), rows, dim, detail::stream_of(x));
+    return;
+  }
+#endif
+  detail::dispatch_float("rms_norm", x, [&]<typename T>() {
+    kernels::cpu::rms_norm_forward(x.data<T>(), weight.data<T>(), T(eps), y.data<T>(), rstd.data<T>(), rows, dim);
+  });
+}
+
+// grad_x and grad_weight, each skipped when undefined, from x, the forward's rstd and g. The weight may be
+// undefined on the CPU when grad_x is.
+void rms_norm_backward_into(const Tensor& x, const Tensor& weight, const Tensor& rstd, const Tensor& g,
+                            const Tensor& grad_x, const Tensor& grad_weight, int64_t rows, int64_t dim) {
+#if KRAIT_HAS_CUDA
+  if (g.device().is_cuda()) {
+    const size_t workspace_bytes = kernels::cuda::rms_norm_backward_workspace_bytes(rows, dim);
+    const Tensor workspace = grad_weight.defined() ? detail::workspace_like(g, workspace_bytes) : Tensor();
+    kernels::cuda::rms_norm_backward(x.raw_data(), x.dtype(), weight.data<float>(), rstd.data<float>(), g.raw_data(),
+                                     g.dtype(), nullptr, detail::raw_or_null(grad_x), x.dtype(), nullptr,
+                                     detail::f32_or_null(grad_weight), detail::raw_or_null(workspace), rows, dim,
+                                     detail::stream_of(g));
+    return;
+  }
+#endif
+  detail::dispatch_float("rms_norm backward", g, [&]<typename T>() {
+    kernels::cpu::rms_norm_backward(x.data<T>(), data_or_null<T>(weight), rstd.data<T>(), g.data<T>(),
+                                    data_or_null<T>(grad_x), data_or_null<T>(grad_weight), rows, dim);
+  });
+}
+
+}  // namespace
 
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   detail::check_float_inputs("rms_norm", {&x}, {&weight});
@@ -16,47 +58,21 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   const int64_t dim = x.size(-1), rows = x.numel() / dim;
   detail::check_shape("rms_norm", "weight", weight, {dim});
   KRAIT_CHECK(eps >= 0, "rms_norm: eps must be >= 0, got ", eps);
+  const bool on_cuda = x.device().is_cuda();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-#if KRAIT_HAS_CUDA
-  if (x.device().is_cuda()) {
-    Tensor rstd = Tensor::empty({rows}, DType::F32, x.device());
-    kernels::cuda::rms_norm_forward(x.raw_data(), x.dtype(), nullptr, weight.data<float>(), float(eps), nullptr,
-                                    y.raw_data(), y.dtype(), rstd.data<float>(), rows, dim, detail::stream_of(x));
-    if (needs_record({x, weight})) {
-      const Tensor sx = x.detach(), sw = weight.detach();
-      const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
-      record("rms_norm", {x, weight}, y, [=](const Tensor& g) -> TensorList {
-        Tensor gx = need_x ? Tensor::empty(sx.shape(), sx.dtype(), sx.device()) : Tensor();
-        Tensor gw = need_w ? Tensor::empty({dim}, DType::F32, sx.device()) : Tensor();
-        const Tensor workspace =
-            need_w ? detail::workspace_like(g, kernels::cuda::rms_norm_backward_workspace_bytes(rows, dim)) : Tensor();
-        kernels::cuda::rms_norm_backward(sx.raw_data(), sx.dtype(), sw.data<float>(), rstd.data<float>(), g.raw_data(),
-                                         g.dtype(), nullptr, detail::raw_or_null(gx), sx.dtype(), nullptr,
-                                         detail::f32_or_null(gw), detail::raw_or_null(workspace), rows, dim,
-                                         detail::stream_of(g));
-        return {gx, gw};
-      });
-    }
-    return y;
-  }
-#endif
-  Tensor rstd = Tensor::empty({rows}, x.dtype(), x.device());
-  detail::dispatch_float("rms_norm", x, [&]<typename T>() {
-    kernels::cpu::rms_norm_forward(x.data<T>(), weight.data<T>(), T(eps), y.data<T>(), rstd.data<T>(), rows, dim);
-  });
+  Tensor rstd = Tensor::empty({rows}, on_cuda ? DType::F32 : x.dtype(), x.device());  // CUDA statistics are f32
+  rms_norm_forward_into(x, weight, eps, y, rstd, rows, dim);
   if (needs_record({x, weight})) {
+    const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const Tensor sx = x.detach();
-    const Tensor sw = x.requires_grad() ? weight.detach() : Tensor();  // only grad_x needs the weight
-    const bool need_w = weight.requires_grad();
-    record("rms_norm", {x, weight}, y, [sx, sw, rstd, need_w, rows, dim](const Tensor& g) -> TensorList {
-      Tensor gx, gw;
-      if (sw.defined()) gx = Tensor::empty(sx.shape(), g.dtype(), g.device());
-      if (need_w) gw = Tensor::empty({dim}, g.dtype(), g.device());
-      detail::dispatch_float("rms_norm backward", g, [&]<typename T>() {
-        auto ptr = [](const Tensor& t) -> T* { return t.defined() ? t.data<T>() : nullptr; };
-        kernels::cpu::rms_norm_backward(sx.data<T>(), ptr(sw), rstd.data<T>(), g.data<T>(), ptr(gx), ptr(gw), rows,
-                                        dim);
-      });
+    // The CUDA kernel reads the weight always; the CPU one only for grad_x.
+    const Tensor sw = on_cuda || need_x ? weight.detach() : Tensor();
+    // The weight's gradient takes its dtype: f32 master weights on CUDA.
+    const DType w_dtype = weight.dtype();
+    record("rms_norm", {x, weight}, y, [=](const Tensor& g) -> TensorList {
+      Tensor gx = need_x ? Tensor::empty(sx.shape(), sx.dtype(), g.device()) : Tensor();
+      Tensor gw = need_w ? Tensor::empty({dim}, w_dtype, g.device()) : Tensor();
+      rms_norm_backward_into(sx, sw, rstd, g, gx, gw, rows, dim);
       return {gx, gw};
     });
   }
