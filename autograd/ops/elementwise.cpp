@@ -1,5 +1,6 @@
 // autograd/ops/elementwise.cpp — pointwise ops and bias-broadcast add/mul, on the CPU (f32, f64) and
-// on CUDA (f32, bf16).
+// on CUDA (f32, bf16). Each backward closure serves both devices: it calls ops, or a helper that picks the
+// kernel by the gradient's device (unary_backward_into, sum_outer).
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/elementwise.h"
@@ -15,15 +16,6 @@ using detail::dispatch_float;
 #if KRAIT_HAS_CUDA
 namespace gpu = kernels::cuda;
 using detail::stream_of;
-
-// out[i] = sum over rows of x (* w): the gradient of a broadcast operand, on the device.
-Tensor gpu_sum_outer(const Tensor& x, const Tensor& w, const Shape& out_shape, int64_t outer, int64_t inner) {
-  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-  const Tensor workspace = detail::workspace_like(x, gpu::sum_outer_workspace_bytes(outer, inner));
-  gpu::sum_outer(x.raw_data(), detail::raw_or_null(w), out.raw_data(), x.dtype(), outer, inner,
-                 detail::raw_or_null(workspace), stream_of(x));
-  return out;
-}
 #endif
 
 // The kernel of a pointwise op on each backend. `saved` (for backward) is the input, or the
@@ -34,6 +26,20 @@ struct Pointwise {
   gpu::Unary gpu_op;
 #endif
 };
+
+// gx = the gradient of a pointwise op from g and `saved` (see Pointwise).
+template <typename Backward>
+void unary_backward_into(const char* op, [[maybe_unused]] const Pointwise& kind, Backward backward, const Tensor& saved,
+                         const Tensor& g, const Tensor& gx) {
+#if KRAIT_HAS_CUDA
+  if (g.device().is_cuda()) {
+    gpu::unary_backward(kind.gpu_op, saved.raw_data(), g.raw_data(), gx.raw_data(), g.dtype(), g.numel(),
+                        stream_of(g));
+    return;
+  }
+#endif
+  dispatch_float(op, g, [&]<typename T>() { backward(saved.data<T>(), g.data<T>(), gx.data<T>(), g.numel()); });
+}
 
 template <typename Forward, typename Backward>
 Tensor unary(const char* op, const Tensor& x, const Pointwise& kind, Forward forward, Backward backward) {
@@ -48,14 +54,7 @@ Tensor unary(const char* op, const Tensor& x, const Pointwise& kind, Forward for
     const Tensor saved = kind.backward_uses_output ? y.detach() : x.detach();
     record(op, {x}, y, [op, saved, kind, backward](const Tensor& g) -> TensorList {
       Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
-#if KRAIT_HAS_CUDA
-      if (g.device().is_cuda()) {
-        gpu::unary_backward(kind.gpu_op, saved.raw_data(), g.raw_data(), gx.raw_data(), g.dtype(), g.numel(),
-                            stream_of(g));
-        return {gx};
-      }
-#endif
-      dispatch_float(op, g, [&]<typename T>() { backward(saved.data<T>(), g.data<T>(), gx.data<T>(), g.numel()); });
+      unary_backward_into(op, kind, backward, saved, g, gx);
       return {gx};
     });
   }
@@ -82,6 +81,27 @@ Broadcast broadcast_of(const char* op, const Tensor& a, const Tensor& b) {
               " (b must have a's shape or a's trailing shape)");
   const int64_t inner = b.numel();
   return {inner == 0 ? 0 : a.numel() / inner, inner};
+}
+
+// The gradient of a broadcast operand b of `shape`: g (* w when w is defined, for mul) summed over the rows
+// b repeats over.
+Tensor sum_outer(const char* op, const Tensor& g, const Tensor& w, const Shape& shape, const Broadcast& bc) {
+#if KRAIT_HAS_CUDA
+  if (g.device().is_cuda()) {
+    if (w.defined() && bc.same_shape()) return mul(g, w);  // one row, nothing to sum: the product itself
+    Tensor out = Tensor::empty(shape, g.dtype(), g.device());
+    const Tensor workspace = detail::workspace_like(g, gpu::sum_outer_workspace_bytes(bc.outer, bc.inner));
+    gpu::sum_outer(g.raw_data(), detail::raw_or_null(w), out.raw_data(), g.dtype(), bc.outer, bc.inner,
+                   detail::raw_or_null(workspace), stream_of(g));
+    return out;
+  }
+#endif
+  Tensor out = Tensor::empty(shape, g.dtype(), g.device());
+  dispatch_float(op, g, [&]<typename T>() {
+    if (w.defined()) cpu::sum_outer_product(g.data<T>(), w.data<T>(), out.data<T>(), bc.outer, bc.inner);
+    else cpu::sum_outer(g.data<T>(), out.data<T>(), bc.outer, bc.inner);
+  });
+  return out;
 }
 
 }  // namespace
@@ -142,12 +162,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
     const Shape b_shape = b.shape();
     record("add", {a, b}, y, [bc, b_shape](const Tensor& g) -> TensorList {
       if (bc.same_shape()) return {g, g};
-#if KRAIT_HAS_CUDA
-      if (g.device().is_cuda()) return {g, gpu_sum_outer(g, Tensor(), b_shape, bc.outer, bc.inner)};
-#endif
-      Tensor gb = Tensor::empty(b_shape, g.dtype(), g.device());
-      dispatch_float("add backward", g, [&]<typename T>() { cpu::sum_outer(g.data<T>(), gb.data<T>(), bc.outer, bc.inner); });
-      return {g, gb};
+      return {g, sum_outer("add backward", g, Tensor(), b_shape, bc)};
     });
   }
   return y;
@@ -169,25 +184,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     const Tensor sa = a.detach(), sb = b.detach();
     const bool need_a = a.requires_grad(), need_b = b.requires_grad();
     record("mul", {a, b}, y, [bc, sa, sb, need_a, need_b](const Tensor& g) -> TensorList {
+      NoGradGuard no_grad;
       Tensor ga, gb;
-#if KRAIT_HAS_CUDA
-      if (g.device().is_cuda()) {
-        NoGradGuard no_grad;
-        if (need_a) ga = mul(g, sb);
-        if (need_b) gb = bc.same_shape() ? mul(g, sa) : gpu_sum_outer(g, sa, sb.shape(), bc.outer, bc.inner);
-        return {ga, gb};
-      }
-#endif
-      dispatch_float("mul backward", g, [&]<typename T>() {
-        if (need_a) {
-          ga = Tensor::empty(sa.shape(), g.dtype(), g.device());
-          cpu::mul_broadcast(g.data<T>(), sb.data<T>(), ga.data<T>(), bc.outer, bc.inner);
-        }
-        if (need_b) {
-          gb = Tensor::empty(sb.shape(), g.dtype(), g.device());
-          cpu::sum_outer_product(g.data<T>(), sa.data<T>(), gb.data<T>(), bc.outer, bc.inner);
-        }
-      });
+      if (need_a) ga = mul(g, sb);
+      if (need_b) gb = sum_outer("mul backward", g, sa, sb.shape(), bc);
       return {ga, gb};
     });
   }
