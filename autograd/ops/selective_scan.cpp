@@ -1,6 +1,8 @@
-// autograd/ops/selective_scan.cpp — ops::selective_scan: checks the inputs, runs the CPU reference
-// scan, and records a node whose backward recomputes the states from the saved inputs (the forward
-// keeps nothing of size (B, D, L, N)). Equations: docs/selective_scan.md.
+// autograd/ops/selective_scan.cpp — ops::selective_scan: checks the inputs, runs the scan (the CPU
+// reference or the fused CUDA kernels), and records a node whose backward recomputes the states from the
+// saved inputs (the forward keeps nothing of size (B, D, L, N); on CUDA only the chunk-boundary states).
+// One closure serves both devices through scan_backward_into(), which picks the kernel by the gradient's
+// device. Equations: docs/selective_scan.md.
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/selective_scan.h"
@@ -56,7 +58,7 @@ void check_inputs(const ScanInputs& in) {
   if (in.delta_bias.defined()) check_shape("delta_bias", in.delta_bias, "[D]", {dim});
 }
 
-template <typename T> T* data_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+using detail::data_or_null;
 
 template <typename T> cpu::ScanProblem<T> problem_of(const ScanInputs& in) {
   cpu::ScanProblem<T> p;
@@ -88,65 +90,80 @@ Tensor f32_buffer(size_t bytes, Device device) {
   return bytes ? Tensor::empty({static_cast<int64_t>((bytes + 3) / 4)}, DType::F32, device) : Tensor();
 }
 
-// The fused CUDA scan; forward keeps only the chunk-boundary states for the backward.
-template <typename T> Tensor cuda_selective_scan(const ScanInputs& in) {
-  const Device device = in.u.device();
-  const cudaStream_t stream = detail::stream_of(in.u);
-  const gpu::ScanProblem<T> problem = gpu_problem_of<T>(in);
-  const gpu::ScanBuffers sizes = gpu::selective_scan_buffers(problem);
-  Tensor out = Tensor::empty(in.u.shape(), in.u.dtype(), device);
-  const Tensor states = f32_buffer(sizes.saved_states, device);
-  gpu::selective_scan_forward(problem, static_cast<T*>(out.raw_data()), detail::f32_or_null(states),
-                              detail::raw_or_null(f32_buffer(sizes.forward_workspace, device)), stream);
-  const TensorList inputs = input_list(in);
-  if (!needs_record(inputs)) return out;
-  std::vector<bool> needed;
-  for (const Tensor& t : inputs) needed.push_back(t.requires_grad());
-  record(kOp, inputs, out, [saved = detached(in), states, needed, sizes](const Tensor& g) -> TensorList {
-    TensorList grads;
-    for (const Tensor& t : input_list(saved))
-      grads.push_back(t.defined() ? Tensor::empty(t.shape(), t.dtype(), t.device()) : Tensor());
-    auto ptr = [&](size_t k) { return static_cast<T*>(detail::raw_or_null(grads[k])); };
-    const gpu::ScanGrads<T> dg{ptr(0), ptr(1), detail::f32_or_null(grads[2]), ptr(3), ptr(4),
-                               detail::f32_or_null(grads[5]), ptr(6), detail::f32_or_null(grads[7])};
-    gpu::selective_scan_backward(gpu_problem_of<T>(saved), static_cast<const T*>(g.raw_data()),
-                                 detail::f32_or_null(states), dg,
-                                 detail::raw_or_null(f32_buffer(sizes.backward_workspace, g.device())),
-                                 detail::stream_of(g));
-    for (size_t k = 0; k < grads.size(); ++k)
-      if (!needed[k]) grads[k] = Tensor();
-    return grads;
-  });
-  return out;
+// Calls f.template operator()<T>() with T the CUDA element type of t: __nv_bfloat16 for bf16, else float.
+template <typename F> decltype(auto) dispatch_cuda(const Tensor& t, F&& f) {
+  return t.dtype() == DType::BF16 ? f.template operator()<__nv_bfloat16>() : f.template operator()<float>();
 }
 #endif
+
+// What the backward reads besides the saved inputs: on CUDA the chunk-boundary states and the size of its
+// workspace, both from the forward's plan; nothing on the CPU, whose backward recomputes every state.
+struct Checkpoints {
+  Tensor states;
+  size_t backward_workspace = 0;
+};
+
+// out (B, D, L) = the scan of `in`.
+Checkpoints scan_forward_into(const ScanInputs& in, const Tensor& out) {
+#if KRAIT_HAS_CUDA
+  if (in.u.device().is_cuda()) {
+    return dispatch_cuda(in.u, [&]<typename T>() {
+      const Device device = in.u.device();
+      const gpu::ScanProblem<T> problem = gpu_problem_of<T>(in);
+      const gpu::ScanBuffers sizes = gpu::selective_scan_buffers(problem);
+      const Checkpoints checkpoints{f32_buffer(sizes.saved_states, device), sizes.backward_workspace};
+      gpu::selective_scan_forward(problem, static_cast<T*>(out.raw_data()), detail::f32_or_null(checkpoints.states),
+                                  detail::raw_or_null(f32_buffer(sizes.forward_workspace, device)),
+                                  detail::stream_of(in.u));
+      return checkpoints;
+    });
+  }
+#endif
+  detail::dispatch_float(kOp, in.u, [&]<typename T>() { cpu::selective_scan_forward(problem_of<T>(in), out.data<T>()); });
+  return {};
+}
+
+// grads (in input_list order; undefined where the input is) from g, the saved inputs and the checkpoints.
+void scan_backward_into(const ScanInputs& saved, [[maybe_unused]] const Checkpoints& checkpoints, const Tensor& g,
+                        const TensorList& grads) {
+#if KRAIT_HAS_CUDA
+  if (g.device().is_cuda()) {
+    dispatch_cuda(saved.u, [&]<typename T>() {
+      auto ptr = [&](size_t k) { return static_cast<T*>(detail::raw_or_null(grads[k])); };
+      const gpu::ScanGrads<T> dg{ptr(0), ptr(1), detail::f32_or_null(grads[2]), ptr(3), ptr(4),
+                                 detail::f32_or_null(grads[5]), ptr(6), detail::f32_or_null(grads[7])};
+      gpu::selective_scan_backward(gpu_problem_of<T>(saved), static_cast<const T*>(g.raw_data()),
+                                   detail::f32_or_null(checkpoints.states), dg,
+                                   detail::raw_or_null(f32_buffer(checkpoints.backward_workspace, g.device())),
+                                   detail::stream_of(g));
+    });
+    return;
+  }
+#endif
+  detail::dispatch_float(kOp, g, [&]<typename T>() {
+    cpu::ScanGrads<T> dg;
+    dg.u = grads[0].data<T>(), dg.delta = grads[1].data<T>(), dg.A = grads[2].data<T>();
+    dg.B = grads[3].data<T>(), dg.C = grads[4].data<T>(), dg.D_skip = data_or_null<T>(grads[5]);
+    dg.z = data_or_null<T>(grads[6]), dg.delta_bias = data_or_null<T>(grads[7]);
+    cpu::selective_scan_backward(problem_of<T>(saved), g.data<T>(), dg);
+  });
+}
 
 }  // namespace
 
 Tensor selective_scan(const ScanInputs& in) {
   check_inputs(in);
-#if KRAIT_HAS_CUDA
-  if (in.u.device().is_cuda())
-    return in.u.dtype() == DType::BF16 ? cuda_selective_scan<__nv_bfloat16>(in) : cuda_selective_scan<float>(in);
-#endif
   Tensor out = Tensor::empty(in.u.shape(), in.u.dtype(), in.u.device());
-  detail::dispatch_float(kOp, in.u, [&]<typename T>() { cpu::selective_scan_forward(problem_of<T>(in), out.data<T>()); });
-
+  const Checkpoints checkpoints = scan_forward_into(in, out);
   const TensorList inputs = input_list(in);
   if (needs_record(inputs)) {
     std::vector<bool> needed;
     for (const Tensor& t : inputs) needed.push_back(t.requires_grad());
-    record(kOp, inputs, out, [saved = detached(in), needed](const Tensor& g) -> TensorList {
+    record(kOp, inputs, out, [saved = detached(in), checkpoints, needed](const Tensor& g) -> TensorList {
       TensorList grads;
       for (const Tensor& t : input_list(saved))
         grads.push_back(t.defined() ? Tensor::empty(t.shape(), t.dtype(), t.device()) : Tensor());
-      detail::dispatch_float(kOp, g, [&]<typename T>() {
-        cpu::ScanGrads<T> dg;
-        dg.u = grads[0].data<T>(), dg.delta = grads[1].data<T>(), dg.A = grads[2].data<T>();
-        dg.B = grads[3].data<T>(), dg.C = grads[4].data<T>(), dg.D_skip = data_or_null<T>(grads[5]);
-        dg.z = data_or_null<T>(grads[6]), dg.delta_bias = data_or_null<T>(grads[7]);
-        cpu::selective_scan_backward(problem_of<T>(saved), g.data<T>(), dg);
-      });
+      scan_backward_into(saved, checkpoints, g, grads);
       for (size_t k = 0; k < grads.size(); ++k)
         if (!needed[k]) grads[k] = Tensor();
       return grads;
