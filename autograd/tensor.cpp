@@ -19,6 +19,7 @@ struct Tensor::Impl {
   Shape shape;
   DType dtype = DType::F32;
   std::shared_ptr<Storage> storage;
+  size_t byte_offset = 0;  // where this tensor starts in the storage (view_range)
   bool requires_grad = false;
   std::shared_ptr<GradSlot> slot;
 };
@@ -136,7 +137,7 @@ DType Tensor::dtype() const { return defined() ? impl_->dtype : DType::F32; }
 Device Tensor::device() const { return defined() ? impl_->storage->device() : Device::cpu(); }
 void* Tensor::raw_data() const {
   KRAIT_CHECK(defined(), "use of an undefined tensor");
-  return impl_->storage->data();
+  return static_cast<char*>(impl_->storage->data()) + impl_->byte_offset;
 }
 
 std::string Tensor::describe() const {
@@ -217,7 +218,18 @@ Tensor Tensor::view(const Shape& new_shape) const {
   impl->shape = new_shape;
   impl->dtype = dtype();
   impl->storage = impl_->storage;
+  impl->byte_offset = impl_->byte_offset;
   return Tensor(std::move(impl));
+}
+
+Tensor Tensor::view_range(int64_t offset, const Shape& new_shape) const {
+  const int64_t n = shape_numel(new_shape);
+  KRAIT_CHECK(offset >= 0 && n >= 0 && offset + n <= numel(), "view_range: elements [", offset, ", ", offset + n,
+              ") as ", shape_str(new_shape), " are not inside ", describe());
+  Tensor out = view({numel()});
+  out.impl_->shape = new_shape;
+  out.impl_->byte_offset += static_cast<size_t>(offset) * dtype_size(dtype());
+  return out;
 }
 
 Tensor Tensor::detach() const { return view(shape()); }

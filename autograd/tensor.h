@@ -86,6 +86,9 @@ class Tensor {
   Tensor clone() const;            // a copy with its own storage, not tracked by autograd
   // Same storage seen with another shape of equal numel (not tracked by autograd; see ops::reshape).
   Tensor view(const Shape& shape) const;
+  // Same storage: `shape` seen from element `offset` on (e.g. one parameter's part of a flat
+  // gradient bucket). Not tracked by autograd.
+  Tensor view_range(int64_t offset, const Shape& shape) const;
   Tensor detach() const;  // shares storage, drops the autograd state
 
   // Host copies of the values, for tests, logging and checkpoints.

@@ -82,33 +82,43 @@ WindowSampler::WindowSampler(const SequenceSet& set, WindowOptions options, uint
     : set_(set),
       options_(std::move(options)),
       index_(set, checked_span(set, options_, rank, world_size)),
-      rng_(rank_seed(seed, rank)) {}
+      rank_(rank),
+      world_size_(world_size),
+      rng_(rank_seed(seed, 0)) {}
 
+// Every rank draws the whole global micro-batch's windows and flips (cheap) and reads only its rows,
+// so the stream is one for all ranks: the same windows in the same order on any number of them.
 // Reverse-complementing a language-model window reverses the whole seq_len + 1 ids first, so the
 // targets stay the ids that follow the inputs on the reverse strand.
 void WindowSampler::next(Batch& out) {
   prepare_rows(out, options_.batch_size, options_);
-  const int64_t span = span_of(options_);
-  std::vector<int32_t> window(static_cast<size_t>(span));
-  for (int64_t row = 0; row < options_.batch_size; ++row) {
-    const auto [record, start] = index_.locate(rng_.below(index_.total()));
-    const bool flip = !options_.complement.empty() && rng_.below(2) == 1;
-    if (!flip) {
-      read_sequence_window(set_, record, start, options_.classify, out, row);
-      continue;
-    }
-    set_.read(record, start, static_cast<uint64_t>(span), window.data());
-    std::reverse(window.begin(), window.end());
-    for (int32_t& id : window) id = options_.complement[static_cast<size_t>(id)];
-    int32_t* input = out.inputs.data() + row * options_.seq_len;
-    std::copy(window.begin(), window.begin() + options_.seq_len, input);
-    if (options_.classify) {
-      out.labels[static_cast<size_t>(row)] = set_.record_label(record);
-    } else {
-      std::copy(window.begin() + 1, window.end(), out.targets.data() + row * options_.seq_len);
+  std::vector<int32_t> window(static_cast<size_t>(span_of(options_)));
+  for (int r = 0; r < world_size_; ++r) {
+    for (int64_t row = 0; row < options_.batch_size; ++row) {
+      const auto [record, start] = index_.locate(rng_.below(index_.total()));
+      const bool flip = !options_.complement.empty() && rng_.below(2) == 1;
+      if (r == rank_) read_row(record, start, flip, window, out, row);
     }
   }
   ++batches_drawn_;
+}
+
+void WindowSampler::read_row(size_t record, uint64_t start, bool flip, std::vector<int32_t>& window, Batch& out,
+                             int64_t row) const {
+  if (!flip) {
+    read_sequence_window(set_, record, start, options_.classify, out, row);
+    return;
+  }
+  set_.read(record, start, window.size(), window.data());
+  std::reverse(window.begin(), window.end());
+  for (int32_t& id : window) id = options_.complement[static_cast<size_t>(id)];
+  int32_t* input = out.inputs.data() + row * options_.seq_len;
+  std::copy(window.begin(), window.begin() + options_.seq_len, input);
+  if (options_.classify) {
+    out.labels[static_cast<size_t>(row)] = set_.record_label(record);
+  } else {
+    std::copy(window.begin() + 1, window.end(), out.targets.data() + row * options_.seq_len);
+  }
 }
 
 void WindowSampler::set_state(const SamplerState& state) {

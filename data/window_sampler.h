@@ -1,7 +1,7 @@
 // data/window_sampler.h — windows cut from a SequenceSet's records: WindowSampler, the training
-// stream (windows uniform over every position where one fits, optionally reverse-complemented), and
-// WindowEvalPass, the deterministic validation pass (non-overlapping windows of every record, in a
-// fixed shuffled order so that a capped pass still sees every class).
+// stream (windows uniform over every position where one fits, optionally reverse-complemented; one
+// stream for all ranks), and WindowEvalPass, the deterministic validation pass (non-overlapping
+// windows of every record, in a fixed shuffled order so that a capped pass still sees every class).
 //
 // A language-model window is seq_len + 1 ids: its first seq_len are a row of inputs, its last
 // seq_len the row's targets. A classification window is seq_len ids and the record's label.
@@ -38,7 +38,9 @@ class WindowIndex {
 
 class WindowSampler final : public TrainSampler {
  public:
-  // The set must outlive the sampler. Every rank samples the whole set from its own stream.
+  // The set must outlive the sampler. options.batch_size is this rank's rows; the global micro-batch
+  // is batch_size x world_size windows from one stream seeded by rank_seed(seed, 0), of which rank r
+  // reads rows [r x batch_size, (r + 1) x batch_size).
   WindowSampler(const SequenceSet& set, WindowOptions options, uint64_t seed, int rank = 0, int world_size = 1);
 
   void next(Batch& out) override;
@@ -46,9 +48,12 @@ class WindowSampler final : public TrainSampler {
   void set_state(const SamplerState& state) override;
 
  private:
+  void read_row(size_t record, uint64_t start, bool flip, std::vector<int32_t>& window, Batch& out, int64_t row) const;
+
   const SequenceSet& set_;
   WindowOptions options_;
   WindowIndex index_;
+  int rank_, world_size_;
   Rng rng_;
   uint64_t batches_drawn_ = 0;
 };

@@ -73,6 +73,24 @@ EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classe
   return r;
 }
 
+// The sums travel as one tensor: f64 on the CPU, f32 on CUDA (NCCL's collectives here take f32; the
+// counts stay exact below 2^24 per cell, the summed loss keeps seven digits).
+void sum_over_ranks(EvalResult& r, dist::Communicator& comm, Device device) {
+  std::vector<double> values{r.loss * double(r.count), double(r.count), double(r.correct)};
+  for (const auto& row : r.confusion) values.insert(values.end(), row.begin(), row.end());
+  const DType dtype = device.is_cpu() ? DType::F64 : DType::F32;
+  const Tensor sums = Tensor::from_vector(values, {static_cast<int64_t>(values.size())}, dtype, device);
+  comm.all_reduce_sum(sums);
+  comm.wait();
+  const std::vector<double> total = sums.to_doubles();
+  r.count = static_cast<int64_t>(std::llround(total[1]));
+  r.loss = r.count > 0 ? total[0] / double(r.count) : 0.0;
+  r.correct = static_cast<int64_t>(std::llround(total[2]));
+  size_t k = 3;
+  for (auto& row : r.confusion)
+    for (int64_t& cell : row) cell = static_cast<int64_t>(std::llround(total[k++]));
+}
+
 std::string format_confusion(const EvalResult& r, const std::vector<std::string>& names) {
   const size_t n = r.confusion.size();
   auto name = [&](size_t i) { return i < names.size() ? names[i] : "class " + std::to_string(i); };

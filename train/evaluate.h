@@ -9,6 +9,7 @@
 
 #include "data/batch.h"
 #include "data/sampler.h"
+#include "dist/communicator.h"
 #include "layers/model.h"
 
 namespace krait::train {
@@ -30,6 +31,9 @@ ModelBatch to_device(const data::Batch& batch, Device device);
 
 // Scores every batch of the pass (reset first). num_classes sizes the confusion matrix (classify).
 EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classes, Device device);
+
+// Sums each rank's result (its share of the validation windows) into the whole pass's, on every rank.
+void sum_over_ranks(EvalResult& result, dist::Communicator& comm, Device device);
 
 // The confusion matrix as an aligned text table with per-class recall, rows the true classes.
 std::string format_confusion(const EvalResult& result, const std::vector<std::string>& class_names);

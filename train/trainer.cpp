@@ -12,6 +12,7 @@
 #include "optim/clip.h"
 #include "train/checkpoint_file.h"
 #include "train/evaluate.h"
+#include "train/grad_sync.h"
 #include "train/metrics_log.h"
 #include "train/pretrained.h"
 #include "train/run_dir.h"
@@ -52,6 +53,10 @@ Device checked_device(const Recipe& r) {
 
 bool finite(double v) { return std::isfinite(v); }
 
+// Gradient buckets of 25 MiB: few enough collectives to amortize their latency, small enough that
+// the reduction of one overlaps the packing of the next.
+constexpr int64_t kGradBucketBytes = int64_t{25} << 20;
+
 void print_names(std::ostream& out, const char* what, const std::vector<std::string>& names) {
   out << "  " << what << " (" << names.size() << ")";
   for (size_t i = 0; i < names.size(); ++i) {
@@ -80,36 +85,45 @@ ModelSpec resolve_model(const Recipe& recipe, const DataPipeline& data) {
   return spec;
 }
 
-Trainer::Trainer(const Recipe& recipe, std::ostream& progress)
-    : recipe_(recipe),
+Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicator* comm)
+    : own_comm_(comm ? nullptr : dist::make_single_rank_communicator()),
+      comm_(comm ? *comm : *own_comm_),
+      recipe_(recipe),
       progress_(progress),
       device_(checked_device(recipe)),
-      data_(std::make_unique<DataPipeline>(recipe)),
+      data_(std::make_unique<DataPipeline>(recipe, DataPipeline::Open::TrainAndValid, comm_.rank(), comm_.world_size())),
       schedule_(lr_schedule(recipe)),
       last_eval_loss_(std::numeric_limits<double>::quiet_NaN()),
       last_eval_accuracy_(std::numeric_limits<double>::quiet_NaN()) {
+  const int world = comm_.world_size();
+  recipe_.validate(world);
   recipe_.model = resolve_model(recipe, *data_);
   model_ = build_model(recipe_.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, device_});
   if (recipe.train.precision == Precision::BF16) model_->set_compute_dtype(DType::BF16);
   std::vector<std::string> frozen;
   trainable_ = freeze_parameters(model_->parameters(), recipe.train.freeze, frozen);
   optimizer_ = std::make_unique<AdamW>(trainable_, adamw_config(recipe.optim));
+  if (world > 1) grad_sync_ = std::make_unique<GradSync>(comm_, trainable_, kGradBucketBytes);
   progress_ << data_->describe() << "\n"
             << "model: " << recipe_.model.backbone << " " << task_name(recipe_.model.task) << ", "
             << model_->num_parameters() << " parameters";
   if (!frozen.empty()) progress_ << " (" << frozen.size() << " tensors frozen by train.freeze)";
   progress_ << "; global batch " << recipe.data.batch_size << " x " << recipe.data.seq_len << " = micro-batch "
-            << recipe.micro_batch() << " x accumulation " << recipe.grad_accum() << "\n";
+            << recipe_.micro_batch(world) << " x accumulation " << recipe_.grad_accum(world) << " x " << world
+            << (world == 1 ? " rank" : " ranks") << "\n";
 
   const std::string& run_dir = recipe.train.run_dir;
-  std::filesystem::create_directories(run_dir);
-  remove_stale_temp_files(run_dir);
+  if (writes()) {
+    std::filesystem::create_directories(run_dir);
+    remove_stale_temp_files(run_dir);
+  }
   const auto latest = latest_checkpoint(run_dir);
   if (latest) {
     resume_from(*latest);
   } else if (!recipe.train.init_from.empty()) {
     start_from_pretrained();
   }
+  if (!writes()) return;
   metrics_ = std::make_unique<MetricsLog>(run_dir + "/metrics.jsonl", latest ? step_ : -1);
   write_resolved_recipe(recipe_, run_dir + "/recipe.yaml");
 }
@@ -151,6 +165,7 @@ void Trainer::resume_from(const std::string& path) {
 }
 
 void Trainer::save_checkpoint() {
+  if (!writes()) return;
   CheckpointWriter ckpt;
   for (const Parameter& p : model_->parameters()) ckpt.put_tensor("model/" + p.name, p.value);
   for (const AdamWParamState& s : optimizer_->state()) {
@@ -177,17 +192,26 @@ void Trainer::save_checkpoint() {
 
 // One optimizer step over grad_accum micro-batches; returns the mean loss, or NaN/inf as found.
 double Trainer::train_step(double lr, double& grad_norm) {
-  const int64_t accum = recipe_.grad_accum();
+  const int world = comm_.world_size();
+  const int64_t accum = recipe_.grad_accum(world);
+  // Each rank's micro-batch loss is a mean over its rows; scaled by 1 / (accum x world), the
+  // gradients summed over the ranks are the mean over the global batch.
+  const double scale = 1.0 / static_cast<double>(accum * world);
   data::Batch batch;
   Tensor loss_sum;  // summed where the loss is, so the host reads it once per step, not per micro-batch
   for (int64_t micro = 0; micro < accum; ++micro) {
     data_->train().next(batch);
     const Tensor loss = model_->forward(to_device(batch, device_)).loss;
-    backward(ops::scale(loss, 1.0 / static_cast<double>(accum)));
+    backward(ops::scale(loss, scale));
     NoGradGuard no_grad;
     loss_sum = loss_sum.defined() ? ops::add(loss_sum, loss.detach()) : loss.detach();
   }
-  const double loss = loss_sum.item() / static_cast<double>(accum);
+  if (grad_sync_) {
+    grad_sync_->all_reduce();
+    comm_.all_reduce_sum(loss_sum);
+    comm_.wait();
+  }
+  const double loss = loss_sum.item() * scale;
   const ParameterList& params = trainable_;
   grad_norm = recipe_.optim.grad_clip > 0 ? clip_grad_norm(params, recipe_.optim.grad_clip)
                                           : global_grad_norm(params);
@@ -214,14 +238,16 @@ void Trainer::maybe_evaluate(bool force) {
   if (!data_->has_valid()) return;
   const int64_t every = recipe_.train.eval_interval;
   if (!force && (every <= 0 || step_ % every != 0)) return;
-  const auto pass = data_->valid_pass(recipe_.eval_batch_size(), recipe_.eval.max_batches);
-  const EvalResult r = evaluate(*model_, *pass, recipe_.model.num_classes, device_);
+  const auto pass = data_->valid_pass(recipe_.eval_batch_size(comm_.world_size()), recipe_.eval.max_batches);
+  EvalResult r = evaluate(*model_, *pass, recipe_.model.num_classes, device_);
+  if (comm_.world_size() > 1) sum_over_ranks(r, comm_, device_);
   last_eval_loss_ = r.loss;
   char line[200];
   if (r.task == Task::Classify) {
     last_eval_accuracy_ = r.accuracy();
     const ClassMetrics classes{data_->class_names(), r.confusion};
-    metrics_->write("eval", step_,
+    if (metrics_)
+      metrics_->write("eval", step_,
                     {{"tokens", double(tokens_seen_)}, {"loss", r.loss}, {"accuracy", r.accuracy()},
                      {"eval_sequences", double(r.count)}},
                     &classes);
@@ -230,7 +256,8 @@ void Trainer::maybe_evaluate(bool force) {
     progress_ << line << "\n" << format_confusion(r, data_->class_names()) << std::flush;
     return;
   }
-  metrics_->write("eval", step_,
+  if (metrics_)
+    metrics_->write("eval", step_,
                   {{"tokens", double(tokens_seen_)},
                    {"loss", r.loss},
                    {"ppl", r.perplexity()},
@@ -272,7 +299,8 @@ TrainSummary Trainer::run() {
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double tokens_per_s = elapsed > 0 ? double(tokens_seen_ - tokens_at_start) / elapsed : 0;
-    metrics_->write("train", step_,
+    if (metrics_)
+      metrics_->write("train", step_,
                     {{"tokens", double(tokens_seen_)},
                      {"loss", loss},
                      {"lr", lr},

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <memory>
 
+#include "dist/communicator.h"
 #include "layers/model.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
@@ -14,6 +15,7 @@
 
 namespace krait::train {
 
+class GradSync;
 class MetricsLog;
 
 struct TrainSummary {
@@ -28,8 +30,12 @@ struct TrainSummary {
 class Trainer {
  public:
   // Builds everything from the recipe; resumes from the newest checkpoint in recipe.train.run_dir,
-  // or else starts from train.init_from when set. Progress lines go to `progress`.
-  Trainer(const Recipe& recipe, std::ostream& progress);
+  // or else starts from train.init_from when set. Progress lines go to `progress`. With a
+  // communicator of several ranks (the caller keeps it alive), this rank trains on its rows of every global micro-batch, the
+  // gradients are averaged over the ranks (grad_sync.h), evaluations are summed over them, and only
+  // rank 0 writes metrics, the resolved recipe and checkpoints.
+  // Without a communicator the run is single-rank.
+  Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicator* comm = nullptr);
   ~Trainer();
 
   TrainSummary run();
@@ -43,6 +49,10 @@ class Trainer {
   void log_progress(double loss, double lr, double grad_norm, double elapsed, double tokens_per_s);
   void maybe_evaluate(bool force);
 
+  bool writes() const { return comm_.rank() == 0; }
+
+  std::unique_ptr<dist::Communicator> own_comm_;  // the single-rank one, when none is given
+  dist::Communicator& comm_;
   Recipe recipe_;  // with model.num_classes resolved from the data
   std::ostream& progress_;
   Device device_;
@@ -50,6 +60,7 @@ class Trainer {
   std::unique_ptr<Model> model_;
   ParameterList trainable_;  // the model's parameters less the frozen ones
   std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<GradSync> grad_sync_;  // world size > 1 only
   LrSchedule schedule_;
   std::unique_ptr<MetricsLog> metrics_;
   int64_t step_ = 0;  // optimizer steps completed

@@ -41,6 +41,19 @@ TEST(Tensor, ViewSharesStorage) {
   EXPECT_THROW(a.view({4}), Error);
 }
 
+TEST(Tensor, ViewRangeSeesPartOfTheStorage) {
+  const Tensor flat = Tensor::from_vector({0, 1, 2, 3, 4, 5, 6, 7}, {8}, DType::F32);
+  const Tensor part = flat.view_range(2, {2, 2});
+  EXPECT_TRUE(part.same_storage(flat));
+  EXPECT_EQ(part.to_doubles(), (std::vector<double>{2, 3, 4, 5}));
+  part.copy_from(Tensor::from_vector({9, 9, 9, 9}, {2, 2}, DType::F32));
+  EXPECT_EQ(flat.to_doubles(), (std::vector<double>{0, 1, 9, 9, 9, 9, 6, 7}));
+  EXPECT_EQ(part.view_range(1, {2}).to_doubles(), (std::vector<double>{9, 9})) << "offsets add up";
+  EXPECT_EQ(part.view({4}).to_doubles(), part.to_doubles()) << "a view keeps the offset";
+  EXPECT_THROW(flat.view_range(7, {2}), Error);
+  EXPECT_THROW(flat.view_range(-1, {1}), Error);
+}
+
 TEST(Tensor, WrongTypedAccessNamesTheTensor) {
   Tensor a = Tensor::zeros({2}, DType::F32);
   try {

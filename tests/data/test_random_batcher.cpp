@@ -1,5 +1,5 @@
 // tests/data/test_random_batcher.cpp — the training sampler: window shape and bounds,
-// determinism, per-rank streams, and exact resume from a saved state.
+// determinism, one global stream sliced by rank, and exact resume from a saved state.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -13,7 +13,9 @@ namespace krait::data {
 namespace {
 
 using testing::draw;
+using testing::draw_stacked;
 using testing::same;
+using testing::same_state;
 using testing::VectorSource;
 
 TEST(RandomBatcher, WindowsAreContiguousInBoundsAndTargetsAreShiftedInputs) {
@@ -58,13 +60,20 @@ TEST(RandomBatcher, SameSeedGivesSameBatches) {
   EXPECT_FALSE(same(from_a, draw(c, 10)));
 }
 
-TEST(RandomBatcher, RanksDrawDifferentStreams) {
+// One stream for all ranks: rank r's rows are rows [8r, 8r + 8) of the global micro-batch one rank
+// draws alone, so training sees the same windows on any number of ranks and resumes across them.
+TEST(RandomBatcher, RanksReadSlicesOfOneGlobalStream) {
   const auto source = VectorSource::positions(10000);
-  RandomBatcher rank0(source, 8, 16, 42, 0, 4), rank1(source, 8, 16, 42, 1, 4);
-  RandomBatcher rank1_again(source, 8, 16, 42, 1, 4);
-  const auto from_rank1 = draw(rank1, 10);
-  EXPECT_FALSE(same(draw(rank0, 10), from_rank1));
-  EXPECT_TRUE(same(from_rank1, draw(rank1_again, 10)));
+  RandomBatcher rank0(source, 8, 16, 42, 0, 4), rank1(source, 8, 16, 42, 1, 4), rank2(source, 8, 16, 42, 2, 4),
+      rank3(source, 8, 16, 42, 3, 4), solo(source, 32, 16, 42);
+  const auto global = draw(solo, 10);
+  EXPECT_TRUE(same(draw_stacked({&rank0, &rank1, &rank2, &rank3}, 10), global));
+  EXPECT_TRUE(same_state(rank2.state(), solo.state()));
+  // Two ranks of 16 resume from the single rank's state.
+  RandomBatcher half0(source, 16, 16, 42, 0, 2), half1(source, 16, 16, 42, 1, 2);
+  half0.set_state(solo.state());
+  half1.set_state(solo.state());
+  EXPECT_TRUE(same(draw_stacked({&half0, &half1}, 5), draw(solo, 5)));
   EXPECT_NE(rank_seed(42, 0), rank_seed(42, 1));
   EXPECT_NE(rank_seed(42, 1), rank_seed(43, 0));
 }

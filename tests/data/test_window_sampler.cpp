@@ -23,6 +23,7 @@ namespace krait::data {
 namespace {
 
 using testing::draw;
+using testing::draw_stacked;
 using testing::same;
 
 constexpr int32_t kStride = 100;  // record r holds r * kStride + position
@@ -214,16 +215,25 @@ TEST(WindowSampler, SameSeedSameStreamOtherSeedOrRankAnother) {
   EXPECT_TRUE(same(from_a, draw(b, 10)));
   EXPECT_FALSE(same(from_a, draw(c, 10)));
 
+  // One stream for all ranks: the ranks' rows stacked are the global micro-batch of one rank.
   WindowSampler rank0(set, lm(8, 6), 42, 0, 3), rank1(set, lm(8, 6), 42, 1, 3), rank2(set, lm(8, 6), 42, 2, 3);
-  WindowSampler rank1_again(set, lm(8, 6), 42, 1, 3);
-  const auto from_rank0 = draw(rank0, 10), from_rank1 = draw(rank1, 10), from_rank2 = draw(rank2, 10);
-  EXPECT_FALSE(same(from_rank0, from_rank1));
-  EXPECT_FALSE(same(from_rank1, from_rank2));
-  EXPECT_FALSE(same(from_rank0, from_rank2));
-  EXPECT_TRUE(same(from_rank1, draw(rank1_again, 10)));
-  // Rank 0's stream does not depend on the world size.
-  WindowSampler solo(set, lm(8, 6), 42);
-  EXPECT_TRUE(same(from_rank0, draw(solo, 10)));
+  WindowSampler solo(set, lm(24, 6), 42);
+  EXPECT_TRUE(same(draw_stacked({&rank0, &rank1, &rank2}, 10), draw(solo, 10)));
+  EXPECT_FALSE(same(draw(rank0, 1), draw(rank1, 1)));
+}
+
+TEST(WindowSampler, RanksSliceOneStreamWithFlipsAndLabels) {
+  Rng rng(3);
+  std::vector<SequenceRecord> records;
+  for (int32_t label = 0; label < 3; ++label) {
+    records.push_back({"r" + std::to_string(label), label, {}});
+    for (int i = 0; i < 300; ++i) records.back().ids.push_back(static_cast<uint16_t>(rng.below(4)));
+  }
+  const InMemorySequenceSet set("mem/dna.h5", DnaTokenizer::kVocabSize, {"a", "b", "c"}, records);
+  WindowOptions per_rank = classify(4, 16), whole = classify(8, 16);
+  per_rank.complement = whole.complement = DnaTokenizer::complement_table();
+  WindowSampler rank0(set, per_rank, 7, 0, 2), rank1(set, per_rank, 7, 1, 2), solo(set, whole, 7);
+  EXPECT_TRUE(same(draw_stacked({&rank0, &rank1}, 12), draw(solo, 12)));
 }
 
 TEST(WindowSampler, RejectsBadOptions) {
