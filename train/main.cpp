@@ -9,6 +9,7 @@
 #include "train/data_pipeline.h"
 #include "train/dump.h"
 #include "train/evaluate.h"
+#include "train/launch.h"
 #include "train/recipe.h"
 #include "train/trainer.h"
 
@@ -166,6 +167,14 @@ int main(int argc, char** argv) {
       "scan", "time the CUDA selective scan at the Mamba shapes against a naive scan and the floors");
   bench_scan_cmd->add_option("mode", scan_mode, "a number of shapes (1-4, default all) or 'sweep' (L = 2K..1M)");
 
+  LaunchOptions launch_options;
+  auto* launch_cmd = app.add_subcommand(
+      "launch", "run N ranks of a krait command on this machine, one per GPU: krait launch --nproc N -- train -c RECIPE");
+  launch_cmd->add_option("--nproc", launch_options.nproc, "ranks (processes) to start")->required();
+  launch_cmd->add_option("--master-port", launch_options.master_port, "rank 0's rendezvous port (default: a free one)");
+  launch_cmd->add_option("command", launch_options.command, "the krait subcommand and its arguments, after --")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(config, overrides);
@@ -179,6 +188,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*dump) return run_dump(checkpoint, config, overrides, dump_options, dump_out);
+    if (*launch_cmd) return launch(launch_options, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "krait: error: " << e.what() << "\n";
     return 1;
