@@ -1,5 +1,6 @@
-// train/main.cpp — the krait command line: train, eval, info, bench and dump. The only place that
-// prints an error and exits; everything below throws krait::Error.
+// train/main.cpp — the krait command line: train (one rank of a data-parallel job when launched so),
+// launch, eval, info, bench and dump. The only place that prints an error and exits; everything
+// below throws krait::Error.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -7,6 +8,7 @@
 #include "train/bench.h"
 #include "train/checkpoint_file.h"
 #include "train/data_pipeline.h"
+#include "train/distributed.h"
 #include "train/dump.h"
 #include "train/evaluate.h"
 #include "train/launch.h"
@@ -17,10 +19,17 @@ namespace {
 using namespace krait;
 using namespace krait::train;
 
-int run_train(const std::string& config, const std::vector<std::string>& overrides) {
-  const Recipe recipe = load_recipe(config, overrides);
-  Trainer trainer(recipe, std::cout);
+// One rank of a data-parallel job when a launcher's variables say so (torchrun, Slurm, Open MPI,
+// `krait launch`); rank 0 alone prints.
+int run_train(const std::string& config, const std::vector<std::string>& overrides, bool force_nccl) {
+  const dist::LaunchEnv env = dist::read_launch_env();
+  Recipe recipe = load_recipe(config, overrides, env.world_size);
+  const Distributed job = join_distributed(env, recipe, force_nccl);
+  std::ostream quiet(nullptr);
+  std::ostream& progress = env.rank == 0 ? std::cout : quiet;
+  Trainer trainer(recipe, progress, job.comm.get());
   const TrainSummary s = trainer.run();
+  if (env.rank != 0) return 0;
   std::cout << "done: step " << s.last_step << ", train loss " << s.final_train_loss;
   if (!std::isnan(s.final_eval_loss)) std::cout << ", valid loss " << s.final_eval_loss;
   std::cout << "; run directory " << recipe.train.run_dir << "\n";
@@ -114,6 +123,9 @@ int main(int argc, char** argv) {
   train->add_option("-c,--config", config, "recipe YAML file")
       ->required()
       ->check(CLI::ExistingFile);
+  bool force_nccl = false;
+  train->add_flag("--nccl", force_nccl,
+                  "go through NCCL even on one GPU (to check that path; several ranks always use it)");
   train->add_option("--set", overrides,
                     "override a recipe value, e.g. --set optim.lr=1e-3 (repeatable)");
 
@@ -177,7 +189,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*train) return run_train(config, overrides);
+    if (*train) return run_train(config, overrides, force_nccl);
     if (*eval) return run_eval(checkpoint, config, overrides);
     if (*info) return run_info(checkpoint);
     if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);

@@ -197,6 +197,7 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   need(t.keep_checkpoints >= 1, "train.keep_checkpoints", ">= 1", t.keep_checkpoints);
   need(t.log_interval >= 1, "train.log_interval", ">= 1", t.log_interval);
   need(t.max_nonfinite_skips >= 0, "train.max_nonfinite_skips", ">= 0", t.max_nonfinite_skips);
+  need(t.dist_timeout_s > 0, "train.dist_timeout_s", "> 0", t.dist_timeout_s);
   for (const std::string& pattern : t.freeze) {
     if (pattern.empty()) where.fail("train.freeze", "train.freeze: empty pattern");
   }
@@ -287,6 +288,7 @@ void read_train(MapReader in, TrainSection& t) {
   in.read("max_nonfinite_skips", t.max_nonfinite_skips);
   in.read("init_from", t.init_from);
   in.read("freeze", t.freeze);
+  in.read("dist_timeout_s", t.dist_timeout_s);
   in.finish();
 }
 

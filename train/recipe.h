@@ -104,6 +104,9 @@ struct TrainSection {
   // Parameters whose names match one of these patterns ('*' matches any run of characters) are not
   // trained, e.g. ["embedding.*", "layers.*"] trains only the head.
   std::vector<std::string> freeze;
+  // Data-parallel runs: how long a rank waits for the others (to join, or to finish a collective)
+  // before every rank stops with an error naming the cause.
+  int64_t dist_timeout_s = 300;
 
   bool operator==(const TrainSection&) const = default;
 };

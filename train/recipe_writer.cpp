@@ -134,6 +134,7 @@ void write_train(YAML::Emitter& out, const Recipe& recipe) {
   out << YAML::Key << "freeze" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const std::string& pattern : t.freeze) out << pattern;
   out << YAML::EndSeq;
+  field(out, "dist_timeout_s", text(t.dist_timeout_s));
   out << YAML::EndMap;
 }
 

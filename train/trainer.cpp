@@ -103,7 +103,8 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
   std::vector<std::string> frozen;
   trainable_ = freeze_parameters(model_->parameters(), recipe.train.freeze, frozen);
   optimizer_ = std::make_unique<AdamW>(trainable_, adamw_config(recipe.optim));
-  if (world > 1) grad_sync_ = std::make_unique<GradSync>(comm_, trainable_, kGradBucketBytes);
+  // A communicator given for a world of one (NCCL, to check that path) is used all the same.
+  if (comm != nullptr) grad_sync_ = std::make_unique<GradSync>(comm_, trainable_, kGradBucketBytes);
   progress_ << data_->describe() << "\n"
             << "model: " << recipe_.model.backbone << " " << task_name(recipe_.model.task) << ", "
             << model_->num_parameters() << " parameters";

@@ -101,6 +101,14 @@ TEST(Launch, FailingRanksAreNamedAndTheirErrorsPrefixed) {
       << output;
 }
 
+TEST(Launch, TrainingOnSeveralRanksNeedsGpus) {
+  testing::RunFixture fx("launch-train");
+  const auto [code, output] = run_krait(fx, {"launch", "--nproc", "2", "--", "train", "-c", fx.recipe("dp", 10)});
+  EXPECT_NE(code, 0);
+  EXPECT_TRUE(contains(output, "[rank 1] krait: error: rank 1 of 2 (torchrun): data-parallel training runs on GPUs"))
+      << output;
+}
+
 TEST(Launch, ThreeRanksSucceedWithWholePrefixedLines) {
   testing::RunFixture fx("launch-ok");
   const std::vector<std::string> args = bench_data(fx, 20);
