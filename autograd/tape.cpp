@@ -2,6 +2,8 @@
 #include "autograd/tape.h"
 
 #include <string>
+#include <unordered_set>
+#include <utility>
 
 #include "autograd/ops.h"
 #include "common/error.h"
@@ -25,6 +27,7 @@ struct Node {
 
 thread_local std::vector<Node> tape;
 thread_local bool grad_mode = true;
+thread_local std::function<void(const GradSlot&)> leaf_final_hook;
 
 // Adds g into a slot. Leaves get their own copy on first arrival, so a later accumulation cannot
 // alias a gradient that another slot also holds.
@@ -42,6 +45,38 @@ void accumulate(GradSlot& slot, const Tensor& g, const char* op) {
 struct ClearTapeOnExit {
   ~ClearTapeOnExit() { tape.clear(); }
 };
+
+// For each tape index, the leaf slots whose last contribution comes from that node: backward runs
+// the tape from the end, so a leaf is final after the lowest-indexed node that takes it as input.
+std::vector<std::vector<const GradSlot*>> leaves_final_at() {
+  std::vector<std::vector<const GradSlot*>> at(tape.size());
+  std::unordered_set<const GradSlot*> seen;
+  for (size_t i = 0; i < tape.size(); ++i) {
+    for (const auto& slot : tape[i].inputs)
+      if (slot && slot->is_leaf && seen.insert(slot.get()).second) at[i].push_back(slot.get());
+  }
+  return at;
+}
+
+// Runs one node's backward (when some output received a gradient) and accumulates into its inputs.
+void run_node(Node node) {
+  bool reached = false;
+  for (const OutputMeta& out : node.outputs) reached = reached || out.slot->grad.defined();
+  if (!reached) return;
+
+  TensorList grad_outputs;
+  for (const OutputMeta& out : node.outputs)
+    grad_outputs.push_back(out.slot->grad.defined() ? out.slot->grad
+                                                    : Tensor::zeros(out.shape, out.dtype, out.device));
+  const TensorList grad_inputs = node.backward(grad_outputs);
+  KRAIT_CHECK(grad_inputs.size() == node.inputs.size(), "backward of ", node.op, " returned ",
+              grad_inputs.size(), " gradients for ", node.inputs.size(), " inputs");
+  for (size_t k = 0; k < node.inputs.size(); ++k)
+    if (node.inputs[k] && grad_inputs[k].defined()) accumulate(*node.inputs[k], grad_inputs[k], node.op);
+  // Intermediate gradients are dead once their producer has run.
+  for (const OutputMeta& out : node.outputs)
+    if (!out.slot->is_leaf) out.slot->grad = Tensor();
+}
 
 }  // namespace
 
@@ -87,27 +122,18 @@ void backward(const Tensor& root, const Tensor& seed) {
   accumulate(*root.grad_slot(), start, "backward seed");
 
   NoGradGuard no_grad;  // backward closures compute with ops but must not record
+  const auto final_at = leaf_final_hook ? leaves_final_at() : std::vector<std::vector<const GradSlot*>>();
   for (size_t i = tape.size(); i-- > 0;) {
-    Node node = std::move(tape[i]);
+    run_node(std::move(tape[i]));
     tape.pop_back();
-    bool reached = false;
-    for (const OutputMeta& out : node.outputs) reached = reached || out.slot->grad.defined();
-    if (!reached) continue;
-
-    TensorList grad_outputs;
-    for (const OutputMeta& out : node.outputs)
-      grad_outputs.push_back(out.slot->grad.defined() ? out.slot->grad
-                                                      : Tensor::zeros(out.shape, out.dtype, out.device));
-    const TensorList grad_inputs = node.backward(grad_outputs);
-    KRAIT_CHECK(grad_inputs.size() == node.inputs.size(), "backward of ", node.op, " returned ",
-                grad_inputs.size(), " gradients for ", node.inputs.size(), " inputs");
-    for (size_t k = 0; k < node.inputs.size(); ++k)
-      if (node.inputs[k] && grad_inputs[k].defined()) accumulate(*node.inputs[k], grad_inputs[k], node.op);
-    // Intermediate gradients are dead once their producer has run.
-    for (const OutputMeta& out : node.outputs)
-      if (!out.slot->is_leaf) out.slot->grad = Tensor();
+    if (leaf_final_hook)
+      for (const GradSlot* slot : final_at[i]) leaf_final_hook(*slot);
   }
 }
+
+LeafGradientHook::LeafGradientHook(std::function<void(const GradSlot&)> on_final)
+    : previous_(std::exchange(leaf_final_hook, std::move(on_final))) {}
+LeafGradientHook::~LeafGradientHook() { leaf_final_hook = std::move(previous_); }
 
 void clear_tape() { tape.clear(); }
 size_t tape_size() { return tape.size(); }

@@ -44,6 +44,20 @@ void record(const char* op, const TensorList& inputs, Tensor& output,
 // undefined). Gradients accumulate into leaves; the tape is cleared afterwards, even on error.
 void backward(const Tensor& root, const Tensor& seed = Tensor());
 
+// While one is alive on a thread, backward() on that thread calls `on_final(slot)` for each leaf
+// gradient slot as soon as no node left on the tape can add to it (its gradient is final), e.g. so
+// that data-parallel training can start reducing a bucket of gradients during the rest of backward.
+class LeafGradientHook {
+ public:
+  explicit LeafGradientHook(std::function<void(const GradSlot&)> on_final);
+  ~LeafGradientHook();
+  LeafGradientHook(const LeafGradientHook&) = delete;
+  LeafGradientHook& operator=(const LeafGradientHook&) = delete;
+
+ private:
+  std::function<void(const GradSlot&)> previous_;
+};
+
 void clear_tape();
 size_t tape_size();
 

@@ -22,25 +22,49 @@ GradSync::GradSync(dist::Communicator& comm, ParameterList params, int64_t bucke
     : comm_(comm), params_(std::move(params)), buckets_(plan_buckets(params_, bucket_bytes)) {
   KRAIT_CHECK(!params_.empty(), "GradSync: no parameters to synchronize");
   const Device device = params_.front().value.device();
-  for (const GradBucket& b : buckets_) flat_.push_back(Tensor::empty({b.numel}, DType::F32, device));
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    flat_.push_back(Tensor::empty({buckets_[i].numel}, DType::F32, device));
+    for (size_t k : buckets_[i].params) where_[params_[k].value.grad_slot().get()] = i;
+  }
 }
 
-void GradSync::all_reduce() {
-  auto gradient = [&](size_t k) {
-    const Tensor grad = params_[k].value.grad();
-    KRAIT_CHECK(grad.defined() && grad.dtype() == DType::F32, "data-parallel step: parameter ", params_[k].name,
+void GradSync::arm() {
+  pending_.clear();
+  for (const GradBucket& b : buckets_) pending_.push_back(b.params.size());
+  started_.assign(buckets_.size(), false);
+  started_in_backward_ = 0;
+  hook_ = std::make_unique<LeafGradientHook>([this](const GradSlot& slot) { gradient_final(slot); });
+}
+
+void GradSync::gradient_final(const GradSlot& slot) {
+  const auto it = where_.find(&slot);
+  if (it == where_.end()) return;  // a frozen or foreign leaf
+  if (--pending_[it->second] > 0) return;
+  start(it->second);
+  ++started_in_backward_;
+}
+
+// Packs a bucket's gradients (on the compute stream) and hands it to the communicator, whose stream
+// waits for the packing but not for the backward work enqueued after it.
+void GradSync::start(size_t i) {
+  const GradBucket& b = buckets_[i];
+  for (size_t j = 0; j < b.params.size(); ++j) {
+    const Parameter& p = params_[b.params[j]];
+    const Tensor grad = p.value.grad();
+    KRAIT_CHECK(grad.defined() && grad.dtype() == DType::F32, "data-parallel step: parameter ", p.name,
                 grad.defined() ? " has a gradient of dtype " + std::string(dtype_name(grad.dtype())) + ", expected f32"
                                : std::string(" received no gradient on this rank"));
-    return grad;
-  };
-  for (size_t i = 0; i < buckets_.size(); ++i) {
-    const GradBucket& b = buckets_[i];
-    for (size_t j = 0; j < b.params.size(); ++j) {
-      const Tensor grad = gradient(b.params[j]);
-      flat_[i].view_range(b.offsets[j], grad.shape()).copy_from(grad);
-    }
-    comm_.all_reduce_sum(flat_[i]);
+    flat_[i].view_range(b.offsets[j], grad.shape()).copy_from(grad);
   }
+  comm_.all_reduce_sum(flat_[i]);
+  started_[i] = true;
+}
+
+void GradSync::finish() {
+  hook_.reset();
+  if (started_.size() != buckets_.size()) started_.assign(buckets_.size(), false);
+  for (size_t i = 0; i < buckets_.size(); ++i)
+    if (!started_[i]) start(i);
   comm_.wait();
   for (size_t i = 0; i < buckets_.size(); ++i) {
     const GradBucket& b = buckets_[i];
@@ -49,6 +73,7 @@ void GradSync::all_reduce() {
       grad.copy_from(flat_[i].view_range(b.offsets[j], grad.shape()));
     }
   }
+  started_.clear();
 }
 
 }  // namespace krait::train

@@ -1,14 +1,18 @@
 // train/grad_sync.h — data-parallel gradient averaging. The trainable parameters' gradients are
 // packed into a few flat f32 buckets (planned once, in backward order: the last layers first), each
-// bucket is all-reduced by the communicator as soon as it is packed, so the reduction of one bucket
-// overlaps the packing of the next, and the sums are unpacked into the gradients. Each rank's loss is
-// divided by the world size before backward, so the sum is the mean over the global batch.
+// bucket is all-reduced by the communicator as soon as its last gradient is final — during the rest
+// of the backward pass when armed (a LeafGradientHook), else right after it — and the sums are
+// unpacked into the gradients. Each rank's loss is divided by the world size before backward, so the
+// sum is the mean over the global batch.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "autograd/parameter.h"
+#include "autograd/tape.h"
 #include "dist/communicator.h"
 
 namespace krait::train {
@@ -29,16 +33,32 @@ class GradSync {
   // The buffers are allocated once, on the parameters' device, and reused every step.
   GradSync(dist::Communicator& comm, ParameterList params, int64_t bucket_bytes);
 
-  // Replaces every gradient with its sum over the ranks. Every parameter must have an f32 gradient
-  // (an error names the one that has none: every rank must compute the same set of gradients).
-  void all_reduce();
+  // Before the last backward of a step: each bucket's all-reduce starts as soon as backward has
+  // finished its gradients, overlapping the backward of the layers before it.
+  void arm();
+  // After it: starts the buckets not started yet, waits, and replaces every gradient with its sum
+  // over the ranks. Every parameter must have an f32 gradient (an error names the one that has
+  // none: every rank must compute the same set of gradients).
+  void finish();
+  // arm() was not called: all buckets at once, then finish().
+  void all_reduce() { finish(); }
   const std::vector<GradBucket>& buckets() const { return buckets_; }
+  // Buckets whose all-reduce started during the last armed backward (for the log).
+  int64_t started_in_backward() const { return started_in_backward_; }
 
  private:
+  void gradient_final(const GradSlot& slot);
+  void start(size_t bucket);
+
   dist::Communicator& comm_;
   ParameterList params_;
   std::vector<GradBucket> buckets_;
-  std::vector<Tensor> flat_;  // one f32 buffer per bucket
+  std::vector<Tensor> flat_;                 // one f32 buffer per bucket
+  std::map<const GradSlot*, size_t> where_;  // a gradient slot -> its bucket
+  std::vector<size_t> pending_;              // per bucket: gradients not final yet
+  std::vector<bool> started_;
+  std::unique_ptr<LeafGradientHook> hook_;
+  int64_t started_in_backward_ = 0;
 };
 
 }  // namespace krait::train

@@ -16,6 +16,30 @@ TEST(Tape, ChainRuleThroughSharedInput) {
   EXPECT_EQ(tape_size(), 0u);
 }
 
+// The hook sees each leaf once, when its gradient is final: `a` feeds the first and the last op, so
+// it is final only at the end; `b` feeds only the last op (run first), so it is final at once.
+TEST(Tape, LeafGradientHookFiresOnceWhenAGradientIsFinal) {
+  Tensor a = Tensor::from_vector({1, 2}, {2}, DType::F64).set_requires_grad(true);
+  Tensor b = Tensor::from_vector({3, 4}, {2}, DType::F64).set_requires_grad(true);
+  Tensor unused = Tensor::from_vector({5}, {1}, DType::F64).set_requires_grad(true);
+  const Tensor h = ops::mul(a, a);                              // node 0: a
+  const Tensor loss = ops::sum(ops::add(ops::mul(h, b), a));   // nodes: mul(h, b), add(., a), sum
+  std::vector<std::pair<const GradSlot*, std::vector<double>>> seen;
+  {
+    LeafGradientHook hook([&](const GradSlot& slot) { seen.emplace_back(&slot, slot.grad.to_doubles()); });
+    backward(loss);
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, b.grad_slot().get());
+  EXPECT_EQ(seen[0].second, (std::vector<double>{1, 4}));  // h = a^2
+  EXPECT_EQ(seen[1].first, a.grad_slot().get());
+  EXPECT_EQ(seen[1].second, (std::vector<double>{2 * 1 * 3 + 1, 2 * 2 * 4 + 1}));  // 2ab + 1, complete
+  EXPECT_FALSE(unused.grad().defined());
+  // Gone with its guard: the next backward calls nothing.
+  backward(ops::sum(ops::mul(a, b)));
+  EXPECT_EQ(seen.size(), 2u);
+}
+
 TEST(Tape, GradientsAccumulateAcrossBackwardCalls) {
   Tensor w = Tensor::from_vector({2, 3}, {2}, DType::F64).set_requires_grad(true);
   Tensor x = Tensor::from_vector({1, 1}, {2}, DType::F64);
