@@ -289,6 +289,7 @@ void read_train(MapReader in, TrainSection& t) {
   in.read("init_from", t.init_from);
   in.read("freeze", t.freeze);
   in.read("dist_timeout_s", t.dist_timeout_s);
+  in.read("zero1", t.zero1);
   in.finish();
 }
 

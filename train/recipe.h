@@ -107,6 +107,9 @@ struct TrainSection {
   // Data-parallel runs: how long a rank waits for the others (to join, or to finish a collective)
   // before every rank stops with an error naming the cause.
   int64_t dist_timeout_s = 300;
+  // ZeRO-1: the ranks share the AdamW state (each updates its 1/world of every gradient bucket and
+  // the updated parameters are gathered), saving (1 - 1/world) x 8 bytes per parameter per rank.
+  bool zero1 = false;
 
   bool operator==(const TrainSection&) const = default;
 };

@@ -16,6 +16,7 @@
 #include "train/metrics_log.h"
 #include "train/pretrained.h"
 #include "train/run_dir.h"
+#include "train/zero1.h"
 
 namespace krait::train {
 namespace {
@@ -102,9 +103,13 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
   if (recipe.train.precision == Precision::BF16) model_->set_compute_dtype(DType::BF16);
   std::vector<std::string> frozen;
   trainable_ = freeze_parameters(model_->parameters(), recipe.train.freeze, frozen);
-  optimizer_ = std::make_unique<AdamW>(trainable_, adamw_config(recipe.optim));
-  // A communicator given for a world of one (NCCL, to check that path) is used all the same.
-  if (comm != nullptr) grad_sync_ = std::make_unique<GradSync>(comm_, trainable_, kGradBucketBytes);
+  if (recipe.train.zero1) {
+    sharded_ = std::make_unique<ShardedAdamW>(comm_, trainable_, adamw_config(recipe.optim), kGradBucketBytes);
+  } else {
+    optimizer_ = std::make_unique<AdamW>(trainable_, adamw_config(recipe.optim));
+    // A communicator given for a world of one (NCCL, to check that path) is used all the same.
+    if (comm != nullptr) grad_sync_ = std::make_unique<GradSync>(comm_, trainable_, kGradBucketBytes);
+  }
   progress_ << data_->describe() << "\n"
             << "model: " << recipe_.model.backbone << " " << task_name(recipe_.model.task) << ", "
             << model_->num_parameters() << " parameters";
@@ -112,6 +117,9 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
   progress_ << "; global batch " << recipe.data.batch_size << " x " << recipe.data.seq_len << " = micro-batch "
             << recipe_.micro_batch(world) << " x accumulation " << recipe_.grad_accum(world) << " x " << world
             << (world == 1 ? " rank" : " ranks") << "\n";
+  if (sharded_)
+    progress_ << "ZeRO-1: this rank holds " << sharded_->state_bytes() / (1 << 20) << " MiB of AdamW state of "
+              << sharded_->unsharded_state_bytes() / (1 << 20) << " MiB\n";
 
   const std::string& run_dir = recipe.train.run_dir;
   if (writes()) {
@@ -149,7 +157,11 @@ void Trainer::resume_from(const std::string& path) {
     state.push_back({p.name, ckpt.get_int("optim/step/" + p.name), ckpt.tensor("optim/exp_avg/" + p.name),
                      ckpt.tensor("optim/exp_avg_sq/" + p.name)});
   }
-  optimizer_->load_state(ckpt.get_int("optim/step_count"), state);
+  if (sharded_) {
+    sharded_->load_state(ckpt.get_int("optim/step_count"), state);
+  } else {
+    optimizer_->load_state(ckpt.get_int("optim/step_count"), state);
+  }
   step_ = ckpt.get_int("state/step");
   tokens_seen_ = ckpt.get_int("state/tokens_seen");
   nonfinite_skips_ = ckpt.get_int("state/nonfinite_skips");
@@ -166,15 +178,17 @@ void Trainer::resume_from(const std::string& path) {
 }
 
 void Trainer::save_checkpoint() {
+  // Gathering the sharded state is a collective: every rank takes part, rank 0 alone writes.
+  const std::vector<AdamWParamState> optim_state = sharded_ ? sharded_->state() : optimizer_->state();
   if (!writes()) return;
   CheckpointWriter ckpt;
   for (const Parameter& p : model_->parameters()) ckpt.put_tensor("model/" + p.name, p.value);
-  for (const AdamWParamState& s : optimizer_->state()) {
+  for (const AdamWParamState& s : optim_state) {
     ckpt.put_int("optim/step/" + s.name, s.step);
     ckpt.put_tensor("optim/exp_avg/" + s.name, s.exp_avg);
     ckpt.put_tensor("optim/exp_avg_sq/" + s.name, s.exp_avg_sq);
   }
-  ckpt.put_int("optim/step_count", optimizer_->step_count());
+  ckpt.put_int("optim/step_count", sharded_ ? sharded_->step_count() : optimizer_->step_count());
   ckpt.put_int("state/step", step_);
   ckpt.put_int("state/tokens_seen", tokens_seen_);
   ckpt.put_int("state/nonfinite_skips", nonfinite_skips_);
@@ -208,13 +222,19 @@ double Trainer::train_step(double lr, double& grad_norm) {
     NoGradGuard no_grad;
     loss_sum = loss_sum.defined() ? ops::add(loss_sum, loss.detach()) : loss.detach();
   }
-  if (grad_sync_) {
-    grad_sync_->finish();
+  if (grad_sync_) grad_sync_->finish();
+  if (grad_sync_ || sharded_) {
     comm_.all_reduce_sum(loss_sum);
     comm_.wait();
   }
   const double loss = loss_sum.item() * scale;
   const ParameterList& params = trainable_;
+  if (sharded_) {
+    // Every rank sees the same summed loss, so all of them skip the collective step together.
+    grad_norm = finite(loss) ? sharded_->step(lr, recipe_.optim.grad_clip) : std::numeric_limits<double>::quiet_NaN();
+    for (const Parameter& p : params) p.value.zero_grad();
+    return finite(grad_norm) ? loss : std::numeric_limits<double>::quiet_NaN();
+  }
   grad_norm = recipe_.optim.grad_clip > 0 ? clip_grad_norm(params, recipe_.optim.grad_clip)
                                           : global_grad_norm(params);
   if (finite(loss) && finite(grad_norm)) optimizer_->step(lr);

@@ -17,6 +17,7 @@ namespace krait::train {
 
 class GradSync;
 class MetricsLog;
+class ShardedAdamW;
 
 struct TrainSummary {
   int64_t first_step = 0;  // > 0 when resumed
@@ -59,8 +60,9 @@ class Trainer {
   std::unique_ptr<DataPipeline> data_;
   std::unique_ptr<Model> model_;
   ParameterList trainable_;  // the model's parameters less the frozen ones
-  std::unique_ptr<AdamW> optimizer_;
-  std::unique_ptr<GradSync> grad_sync_;  // world size > 1 only
+  std::unique_ptr<AdamW> optimizer_;          // without ZeRO-1
+  std::unique_ptr<GradSync> grad_sync_;       // with a communicator, without ZeRO-1
+  std::unique_ptr<ShardedAdamW> sharded_;     // train.zero1
   LrSchedule schedule_;
   std::unique_ptr<MetricsLog> metrics_;
   int64_t step_ = 0;  // optimizer steps completed

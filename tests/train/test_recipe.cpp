@@ -176,7 +176,7 @@ TEST(Recipe, ToYamlRoundTripsEveryField) {
   recipe.schedule.min_lr = 1e-7;
   recipe.schedule.decay = LrDecay::Constant;
   recipe.train = {42, "cuda:3", 6, 2, 11, 13, "null", 4, 5, Precision::BF16, OnNonFinite::Skip, 9, "runs/pre #1",
-                  {"embedding.*", "layers.0.*"}, 77};
+                  {"embedding.*", "layers.0.*"}, 77, true};
   recipe.eval = {3, 12};
   recipe.validate(2);
 

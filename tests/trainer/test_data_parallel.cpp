@@ -41,8 +41,10 @@ std::string train_on(const Recipe& recipe, int world) {
   return logs[0].str();
 }
 
-Recipe tiny(const testing::RunFixture& fx, const std::string& name, int64_t steps, int world) {
-  return load_recipe(fx.recipe(name, steps), {"train.micro_batch=auto", "train.grad_accum=2", "data.batch_size=8"},
+Recipe tiny(const testing::RunFixture& fx, const std::string& name, int64_t steps, int world, bool zero1 = false) {
+  return load_recipe(fx.recipe(name, steps),
+                     {"train.micro_batch=auto", "train.grad_accum=2", "data.batch_size=8",
+                      std::string("train.zero1=") + (zero1 ? "true" : "false")},
                      world);
 }
 
@@ -98,6 +100,27 @@ TEST(DataParallel, ATwoRankCheckpointResumesOnOneRank) {
   const std::string resumed = train_on(tiny(fx, "moved", 20, 1), 1);
   EXPECT_NE(resumed.find("resuming from"), std::string::npos) << resumed;
   EXPECT_LT(max_weight_difference(checkpoint_path(fx.run_dir("straight"), 20), checkpoint_path(fx.run_dir("moved"), 20)),
+            1e-4);
+}
+
+}  // namespace
+}  // namespace krait::train
+
+namespace krait::train {
+namespace {
+
+// ZeRO-1 shards the AdamW state but computes the same update: 2 ranks with it follow 2 ranks without
+// it, and its checkpoints (full state, gathered) resume on 1 rank without it.
+TEST(DataParallel, Zero1FollowsThePlainUpdateAndItsCheckpointsResumeAnywhere) {
+  testing::RunFixture fx("data-parallel-zero1");
+  train_on(tiny(fx, "plain", 20, 2), 2);
+  const std::string log = train_on(tiny(fx, "zero1", 20, 2, true), 2);
+  EXPECT_NE(log.find("ZeRO-1: this rank holds"), std::string::npos) << log;
+  EXPECT_LT(max_weight_difference(checkpoint_path(fx.run_dir("plain"), 20), checkpoint_path(fx.run_dir("zero1"), 20)),
+            1e-6);
+  std::filesystem::remove(checkpoint_path(fx.run_dir("zero1"), 20));
+  train_on(tiny(fx, "zero1", 20, 1), 1);
+  EXPECT_LT(max_weight_difference(checkpoint_path(fx.run_dir("plain"), 20), checkpoint_path(fx.run_dir("zero1"), 20)),
             1e-4);
 }
 
