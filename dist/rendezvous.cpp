@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace krait::dist {
 namespace {
@@ -36,27 +37,6 @@ constexpr size_t kHelloBytes = 16;
 constexpr size_t kReplyHeaderBytes = 16;
 constexpr uint64_t kMaxPayloadBytes = 1 << 20;
 constexpr auto kRetryInterval = std::chrono::milliseconds(50);
-
-// A socket descriptor, closed when it goes out of scope.
-class Socket {
- public:
-  explicit Socket(int fd = -1) : fd_(fd) {}
-  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Socket& operator=(Socket&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int fd() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 // One end of a rendezvous connection, with what error messages say about it.
 struct Link {
@@ -158,16 +138,16 @@ std::vector<uint8_t> recv_exact(const Link& link, size_t count, const std::strin
 
 // ---- rank 0 ----
 
-Socket listen_on(int port) {
-  Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+UniqueFd listen_on(int port) {
+  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   KRAIT_CHECK(s, "rendezvous: socket: ", std::strerror(errno));
   const int one = 1;
-  ::setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::bind(s.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s.fd(), SOMAXCONN) != 0) {
+  if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s.get(), SOMAXCONN) != 0) {
     const int err = errno;
     KRAIT_CHECK(err != EADDRINUSE, "rendezvous: rank 0 cannot listen on port ", port,
                 ": another process holds it (set MASTER_PORT to a free port)");
@@ -178,26 +158,26 @@ Socket listen_on(int port) {
 
 // A connection rank 0 accepted whose hello has not fully arrived.
 struct Pending {
-  Socket socket;
+  UniqueFd socket;
   std::vector<uint8_t> hello;
 };
 
 // Reads what has arrived of a hello; true once it is complete.
 bool read_hello(Pending& p, const LaunchEnv& env) {
   uint8_t buffer[kHelloBytes];
-  const ssize_t n = ::recv(p.socket.fd(), buffer, kHelloBytes - p.hello.size(), 0);
+  const ssize_t n = ::recv(p.socket.get(), buffer, kHelloBytes - p.hello.size(), 0);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
-  KRAIT_CHECK(n >= 0, context_of(env), ": reading a hello from ", peer_address(p.socket.fd()),
+  KRAIT_CHECK(n >= 0, context_of(env), ": reading a hello from ", peer_address(p.socket.get()),
               " failed: ", std::strerror(errno));
-  KRAIT_CHECK(n > 0, context_of(env), ": the connection from ", peer_address(p.socket.fd()), " to port ",
+  KRAIT_CHECK(n > 0, context_of(env), ": the connection from ", peer_address(p.socket.get()), " to port ",
               env.master_port, " closed after ", p.hello.size(), " of ", kHelloBytes, " bytes of its hello");
   p.hello.insert(p.hello.end(), buffer, buffer + n);
   return p.hello.size() == kHelloBytes;
 }
 
 // The rank a complete hello names, after checking it against this job.
-int checked_rank(const Pending& p, const LaunchEnv& env, const std::vector<Socket>& ranks) {
-  const std::string from = peer_address(p.socket.fd()), context = context_of(env);
+int checked_rank(const Pending& p, const LaunchEnv& env, const std::vector<UniqueFd>& ranks) {
+  const std::string from = peer_address(p.socket.get()), context = context_of(env);
   const uint32_t magic = get_u32(&p.hello[0]), version = get_u32(&p.hello[4]);
   const uint32_t rank = get_u32(&p.hello[8]), world = get_u32(&p.hello[12]);
   KRAIT_CHECK(magic == kMagic, context, ": the connection from ", from, " to port ", env.master_port,
@@ -208,12 +188,12 @@ int checked_rank(const Pending& p, const LaunchEnv& env, const std::vector<Socke
               " says the world has ", world, " ranks; rank 0 says ", env.world_size);
   KRAIT_CHECK(rank >= 1 && rank < static_cast<uint32_t>(env.world_size), context, ": the hello from ", from,
               " names rank ", rank, ", outside 1..", env.world_size - 1);
-  KRAIT_CHECK(!ranks[rank], context, ": rank ", rank, " connected twice (from ", peer_address(ranks[rank].fd()),
+  KRAIT_CHECK(!ranks[rank], context, ": rank ", rank, " connected twice (from ", peer_address(ranks[rank].get()),
               " and ", from, "): two processes were given the same rank");
   return static_cast<int>(rank);
 }
 
-std::string missing_ranks(const LaunchEnv& env, const std::vector<Socket>& ranks, std::chrono::milliseconds timeout) {
+std::string missing_ranks(const LaunchEnv& env, const std::vector<UniqueFd>& ranks, std::chrono::milliseconds timeout) {
   std::ostringstream os;
   int missing = 0;
   for (int r = 1; r < env.world_size; ++r) {
@@ -225,8 +205,8 @@ std::string missing_ranks(const LaunchEnv& env, const std::vector<Socket>& ranks
          " within " + seconds(timeout);
 }
 
-void accept_pending(const Socket& listener, std::vector<Pending>& pending, const LaunchEnv& env) {
-  Socket s(::accept4(listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+void accept_pending(const UniqueFd& listener, std::vector<Pending>& pending, const LaunchEnv& env) {
+  UniqueFd s(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (s) {
     pending.push_back({std::move(s), {}});
   } else {
@@ -236,14 +216,14 @@ void accept_pending(const Socket& listener, std::vector<Pending>& pending, const
 }
 
 // Accepts connections until every rank 1..world-1 has said hello; the sockets indexed by rank.
-std::vector<Socket> gather_ranks(const LaunchEnv& env, Clock::time_point deadline, std::chrono::milliseconds timeout) {
-  const Socket listener = listen_on(env.master_port);
-  std::vector<Socket> ranks(env.world_size);
+std::vector<UniqueFd> gather_ranks(const LaunchEnv& env, Clock::time_point deadline, std::chrono::milliseconds timeout) {
+  const UniqueFd listener = listen_on(env.master_port);
+  std::vector<UniqueFd> ranks(env.world_size);
   std::vector<Pending> pending;
   for (int arrived = 0; arrived < env.world_size - 1;) {
     KRAIT_CHECK(Clock::now() < deadline, missing_ranks(env, ranks, timeout));
-    std::vector<pollfd> fds{{listener.fd(), POLLIN, 0}};
-    for (const Pending& p : pending) fds.push_back({p.socket.fd(), POLLIN, 0});
+    std::vector<pollfd> fds{{listener.get(), POLLIN, 0}};
+    for (const Pending& p : pending) fds.push_back({p.socket.get(), POLLIN, 0});
     const int ready = ::poll(fds.data(), fds.size(), ms_left(deadline));
     KRAIT_CHECK(ready >= 0 || errno == EINTR, context_of(env), ": poll: ", std::strerror(errno));
     if (ready <= 0) continue;
@@ -271,10 +251,10 @@ std::vector<uint8_t> reply_message(const std::vector<uint8_t>& payload) {
 
 void serve_payload(const LaunchEnv& env, const std::vector<uint8_t>& payload, Clock::time_point deadline,
                    std::chrono::milliseconds timeout) {
-  const std::vector<Socket> ranks = gather_ranks(env, deadline, timeout);
+  const std::vector<UniqueFd> ranks = gather_ranks(env, deadline, timeout);
   const std::vector<uint8_t> message = reply_message(payload);
   for (int r = 1; r < env.world_size; ++r) {
-    const Link link{ranks[r].fd(), context_of(env), "rank " + std::to_string(r) + " at " + peer_address(ranks[r].fd()),
+    const Link link{ranks[r].get(), context_of(env), "rank " + std::to_string(r) + " at " + peer_address(ranks[r].get()),
                     deadline, timeout};
     send_all(link, message, "the payload");
   }
@@ -295,7 +275,7 @@ bool connected_to_itself(int fd) {
 
 // One attempt at connecting to rank 0 at every address master_addr resolves to; an empty socket (and
 // the reason in last_error) when none accepts.
-Socket try_connect(const LaunchEnv& env, Clock::time_point deadline, std::string& last_error) {
+UniqueFd try_connect(const LaunchEnv& env, Clock::time_point deadline, std::string& last_error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -304,37 +284,37 @@ Socket try_connect(const LaunchEnv& env, Clock::time_point deadline, std::string
   const int rc = ::getaddrinfo(env.master_addr.c_str(), std::to_string(env.master_port).c_str(), &hints, &found);
   if (rc != 0) {
     last_error = ::gai_strerror(rc);
-    return Socket();
+    return UniqueFd();
   }
   const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+    UniqueFd s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
     if (!s) {
       last_error = std::strerror(errno);
       continue;
     }
-    if (::connect(s.fd(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+    if (::connect(s.get(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
       last_error = std::strerror(errno);
       continue;
     }
-    if (!wait_ready(s.fd(), POLLOUT, deadline)) {
+    if (!wait_ready(s.get(), POLLOUT, deadline)) {
       last_error = "connection timed out";
       continue;
     }
     int err = 0;
     socklen_t len = sizeof err;
-    ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err == 0 && !connected_to_itself(s.fd())) return s;
+    ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0 && !connected_to_itself(s.get())) return s;
     last_error = err != 0 ? std::strerror(err) : "connected to itself (nobody listens on the port yet)";
   }
-  return Socket();
+  return UniqueFd();
 }
 
 // Connects to rank 0, retrying (it may start later) until the deadline.
-Socket connect_to_rank0(const LaunchEnv& env, Clock::time_point deadline, std::chrono::milliseconds timeout) {
+UniqueFd connect_to_rank0(const LaunchEnv& env, Clock::time_point deadline, std::chrono::milliseconds timeout) {
   std::string last_error;
   while (true) {
-    if (Socket s = try_connect(env, deadline, last_error)) return s;
+    if (UniqueFd s = try_connect(env, deadline, last_error)) return s;
     KRAIT_CHECK(Clock::now() + kRetryInterval < deadline, context_of(env), ": could not reach rank 0 at ",
                 rank0_address(env), " within ", seconds(timeout), " (last error: ", last_error,
                 "); check MASTER_ADDR and MASTER_PORT and that rank 0 started");
@@ -353,8 +333,8 @@ std::vector<uint8_t> hello_message(const LaunchEnv& env) {
 
 std::vector<uint8_t> fetch_payload(const LaunchEnv& env, Clock::time_point deadline, std::chrono::milliseconds timeout) {
   KRAIT_CHECK(!env.master_addr.empty(), context_of(env), ": no MASTER_ADDR to reach rank 0 at");
-  const Socket s = connect_to_rank0(env, deadline, timeout);
-  const Link link{s.fd(), context_of(env), "rank 0 at " + rank0_address(env), deadline, timeout};
+  const UniqueFd s = connect_to_rank0(env, deadline, timeout);
+  const Link link{s.get(), context_of(env), "rank 0 at " + rank0_address(env), deadline, timeout};
   send_all(link, hello_message(env), "the hello");
   const std::string what = "the payload (rank 0 sends it once all ranks have connected)";
   const std::vector<uint8_t> header = recv_exact(link, kReplyHeaderBytes, what);
@@ -385,14 +365,14 @@ std::vector<uint8_t> rendezvous_broadcast(const LaunchEnv& env, std::vector<uint
 }
 
 int find_free_port() {
-  const Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   KRAIT_CHECK(s, "find_free_port: socket: ", std::strerror(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
   socklen_t len = sizeof addr;
-  KRAIT_CHECK(::bind(s.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 &&
-                  ::getsockname(s.fd(), reinterpret_cast<sockaddr*>(&addr), &len) == 0,
+  KRAIT_CHECK(::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0,
               "find_free_port: binding port 0: ", std::strerror(errno));
   return ntohs(addr.sin_port);
 }

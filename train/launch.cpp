@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 #include "dist/rendezvous.h"
 
 extern char** environ;
@@ -33,27 +34,6 @@ using Clock = std::chrono::steady_clock;
 // own child may hold them).
 constexpr int kDrainMs = 1000;
 
-// A file descriptor, closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
 // SIGCHLD, SIGINT and SIGTERM, blocked and read from a signalfd while the launcher runs; the
 // previous signal mask comes back at the end (and in each rank before it execs).
 class SignalWatch {
@@ -62,7 +42,7 @@ class SignalWatch {
     sigemptyset(&watched_);
     for (const int s : {SIGCHLD, SIGINT, SIGTERM}) sigaddset(&watched_, s);
     KRAIT_CHECK(::sigprocmask(SIG_BLOCK, &watched_, &previous_) == 0, "launch: sigprocmask: ", std::strerror(errno));
-    fd_ = Fd(::signalfd(-1, &watched_, SFD_NONBLOCK | SFD_CLOEXEC));
+    fd_ = UniqueFd(::signalfd(-1, &watched_, SFD_NONBLOCK | SFD_CLOEXEC));
     if (!fd_) {
       const int err = errno;
       ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
@@ -87,13 +67,13 @@ class SignalWatch {
 
  private:
   sigset_t watched_, previous_;
-  Fd fd_;
+  UniqueFd fd_;
 };
 
 // One output pipe of one rank, relayed to `sink` line by line.
 struct Stream {
   int rank;
-  Fd fd;
+  UniqueFd fd;
   std::ostream* sink;
   std::string partial;  // the start of a line whose end has not arrived
 };
@@ -133,10 +113,10 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return pointers;
 }
 
-std::pair<Fd, Fd> make_pipe() {
+std::pair<UniqueFd, UniqueFd> make_pipe() {
   int fds[2];
   KRAIT_CHECK(::pipe2(fds, O_CLOEXEC) == 0, "launch: pipe: ", std::strerror(errno));
-  return {Fd(fds[0]), Fd(fds[1])};
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 std::string describe_exit(int rank, int status) {
@@ -301,7 +281,7 @@ class Job {
   void finish(Stream& s) {
     if (!s.partial.empty()) *s.sink << "[rank " << s.rank << "] " << s.partial << "\n" << std::flush;
     s.partial.clear();
-    s.fd = Fd();
+    s.fd = UniqueFd();
   }
 
   std::ostream& out_;

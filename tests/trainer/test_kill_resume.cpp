@@ -10,31 +10,20 @@
 
 #include "autograd/device.h"
 #include "tests/trainer/run_fixture.h"
+#include "tests/trainer/spawn.h"
 #include "train/checkpoint_file.h"
 #include "train/run_dir.h"
 
 namespace krait::train {
 namespace {
 
-pid_t spawn_krait(const std::string& recipe, const std::vector<std::string>& overrides) {
-  std::vector<std::string> args{KRAIT_BINARY, "train", "--config", recipe};
-  for (const auto& o : overrides) args.insert(args.end(), {"--set", o});
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    execv(KRAIT_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
+using testing::wait_exit_code;
 
-int wait_exit_code(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+// `krait train` of the recipe with overrides, its output dropped.
+pid_t spawn_krait(const std::string& recipe, const std::vector<std::string>& overrides) {
+  std::vector<std::string> args{"train", "--config", recipe};
+  for (const auto& o : overrides) args.insert(args.end(), {"--set", o});
+  return testing::spawn_krait(args, "/dev/null");
 }
 
 // Kills a run after its step-30 checkpoint, restarts it, and compares the end with a straight run.

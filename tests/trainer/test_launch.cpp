@@ -14,34 +14,15 @@
 
 #include "dist/rendezvous.h"
 #include "tests/trainer/run_fixture.h"
+#include "tests/trainer/spawn.h"
 
 namespace krait::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Starts `krait args...` with its stdout and stderr both written to `output`.
-pid_t spawn_krait(const std::vector<std::string>& args, const std::string& output) {
-  std::vector<std::string> argv{KRAIT_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> c_argv;
-    for (auto& a : argv) c_argv.push_back(a.data());
-    c_argv.push_back(nullptr);
-    freopen(output.c_str(), "w", stdout);
-    dup2(fileno(stdout), STDERR_FILENO);
-    execv(KRAIT_BINARY, c_argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_exit_code(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-}
+using testing::spawn_krait;
+using testing::wait_exit_code;
 
 std::string read_file(const std::string& path) {
   std::ostringstream text;

@@ -1,0 +1,38 @@
+// tests/trainer/spawn.h — starting the krait binary as a child process and reading how it ended, for
+// the tests that kill, signal or launch it.
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace krait::testing {
+
+// Starts `krait args...` with its stdout and stderr both written to `output` ("/dev/null" to drop).
+inline pid_t spawn_krait(const std::vector<std::string>& args, const std::string& output) {
+  std::vector<std::string> argv{KRAIT_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> c_argv;
+    for (auto& a : argv) c_argv.push_back(a.data());
+    c_argv.push_back(nullptr);
+    if (std::freopen(output.c_str(), "w", stdout) == nullptr) _exit(126);
+    dup2(fileno(stdout), STDERR_FILENO);
+    execv(KRAIT_BINARY, c_argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// The exit status, or minus the signal that killed it.
+inline int wait_exit_code(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+}  // namespace krait::testing
