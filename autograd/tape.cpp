@@ -29,17 +29,28 @@ thread_local std::vector<Node> tape;
 thread_local bool grad_mode = true;
 thread_local std::function<void(const GradSlot&)> leaf_final_hook;
 
-// Adds g into a slot. Leaves get their own copy on first arrival, so a later accumulation cannot
-// alias a gradient that another slot also holds.
+// Adds g into a slot. Leaves get their own copy on first arrival (into their buffer when they have
+// one), so a later accumulation cannot alias a gradient that another slot also holds.
 void accumulate(GradSlot& slot, const Tensor& g, const char* op) {
+  const bool buffered = slot.is_leaf && slot.buffer.defined();
   if (!slot.grad.defined()) {
-    slot.grad = slot.is_leaf ? g.clone() : g;
+    if (buffered) {
+      slot.buffer.copy_from(g);
+      slot.grad = slot.buffer;
+    } else {
+      slot.grad = slot.is_leaf ? g.clone() : g;
+    }
     return;
   }
   KRAIT_CHECK(slot.grad.shape() == g.shape() && slot.grad.dtype() == g.dtype(), "backward of ", op,
               ": gradient ", g.describe(), " does not match accumulated ", slot.grad.describe());
   NoGradGuard no_grad;
-  slot.grad = ops::add(slot.grad, g);
+  const Tensor sum = ops::add(slot.grad, g);
+  if (buffered) {
+    slot.buffer.copy_from(sum);
+  } else {
+    slot.grad = sum;
+  }
 }
 
 struct ClearTapeOnExit {

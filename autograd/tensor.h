@@ -122,6 +122,9 @@ class Tensor {
 struct GradSlot {
   Tensor grad;
   bool is_leaf = false;
+  // A leaf's gradient storage kept across steps (e.g. its part of a data-parallel bucket): when
+  // defined, backward writes the gradient into it instead of allocating one, and zero_grad keeps it.
+  Tensor buffer;
 };
 
 }  // namespace krait

@@ -24,8 +24,22 @@ GradSync::GradSync(dist::Communicator& comm, ParameterList params, int64_t bucke
   const Device device = params_.front().value.device();
   for (size_t i = 0; i < buckets_.size(); ++i) {
     flat_.push_back(Tensor::empty({buckets_[i].numel}, DType::F32, device));
-    for (size_t k : buckets_[i].params) where_[params_[k].value.grad_slot().get()] = i;
+    for (size_t j = 0; j < buckets_[i].params.size(); ++j) {
+      const Tensor& value = params_[buckets_[i].params[j]].value;
+      where_[value.grad_slot().get()] = i;
+      if (value.dtype() == DType::F32) value.grad_slot()->buffer = part(i, j);
+    }
   }
+}
+
+GradSync::~GradSync() {
+  for (const Parameter& p : params_)
+    if (p.value.grad_slot()) p.value.grad_slot()->buffer = Tensor();
+}
+
+Tensor GradSync::part(size_t i, size_t j) const {
+  const Tensor& value = params_[buckets_[i].params[j]].value;
+  return flat_[i].view_range(buckets_[i].offsets[j], value.shape());
 }
 
 void GradSync::arm() {
@@ -44,8 +58,9 @@ void GradSync::gradient_final(const GradSlot& slot) {
   ++started_in_backward_;
 }
 
-// Packs a bucket's gradients (on the compute stream) and hands it to the communicator, whose stream
-// waits for the packing but not for the backward work enqueued after it.
+// Hands a bucket to the communicator, whose stream waits for the work enqueued so far (the gradients'
+// last writes) but not for the backward work enqueued after it. A gradient held outside its bucket
+// is copied in first.
 void GradSync::start(size_t i) {
   const GradBucket& b = buckets_[i];
   for (size_t j = 0; j < b.params.size(); ++j) {
@@ -54,7 +69,8 @@ void GradSync::start(size_t i) {
     KRAIT_CHECK(grad.defined() && grad.dtype() == DType::F32, "data-parallel step: parameter ", p.name,
                 grad.defined() ? " has a gradient of dtype " + std::string(dtype_name(grad.dtype())) + ", expected f32"
                                : std::string(" received no gradient on this rank"));
-    flat_[i].view_range(b.offsets[j], grad.shape()).copy_from(grad);
+    const Tensor slot = part(i, j);
+    if (grad.raw_data() != slot.raw_data()) slot.copy_from(grad);
   }
   comm_.all_reduce_sum(flat_[i]);
   started_[i] = true;
@@ -67,10 +83,10 @@ void GradSync::finish() {
     if (!started_[i]) start(i);
   comm_.wait();
   for (size_t i = 0; i < buckets_.size(); ++i) {
-    const GradBucket& b = buckets_[i];
-    for (size_t j = 0; j < b.params.size(); ++j) {
-      const Tensor grad = params_[b.params[j]].value.grad();
-      grad.copy_from(flat_[i].view_range(b.offsets[j], grad.shape()));
+    for (size_t j = 0; j < buckets_[i].params.size(); ++j) {
+      const Tensor grad = params_[buckets_[i].params[j]].value.grad();
+      const Tensor slot = part(i, j);
+      if (grad.raw_data() != slot.raw_data()) grad.copy_from(slot);
     }
   }
   started_.clear();

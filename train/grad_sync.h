@@ -1,8 +1,9 @@
-// train/grad_sync.h — data-parallel gradient averaging. The trainable parameters' gradients are
-// packed into a few flat f32 buckets (planned once, in backward order: the last layers first), each
-// bucket is all-reduced by the communicator as soon as its last gradient is final — during the rest
-// of the backward pass when armed (a LeafGradientHook), else right after it — and the sums are
-// unpacked into the gradients. Each rank's loss is divided by the world size before backward, so the
+// train/grad_sync.h — data-parallel gradient averaging. The trainable parameters' gradients live in
+// a few flat f32 buckets (planned once, in backward order: the last layers first; each f32
+// parameter's gradient slot keeps its part of a bucket as its buffer, so backward writes there and
+// nothing is allocated or copied per step), each bucket is all-reduced in place by the communicator
+// as soon as its last gradient is final — during the rest of the backward pass when armed (a
+// LeafGradientHook), else right after it. Each rank's loss is divided by the world size before backward, so the
 // sum is the mean over the global batch.
 #pragma once
 
@@ -30,14 +31,16 @@ std::vector<GradBucket> plan_buckets(const ParameterList& params, int64_t bucket
 
 class GradSync {
  public:
-  // The buffers are allocated once, on the parameters' device, and reused every step.
+  // The buckets are allocated once, on the parameters' device, and become the f32 parameters'
+  // gradient buffers (GradSlot::buffer) until this object is destroyed.
   GradSync(dist::Communicator& comm, ParameterList params, int64_t bucket_bytes);
+  ~GradSync();
 
   // Before the last backward of a step: each bucket's all-reduce starts as soon as backward has
   // finished its gradients, overlapping the backward of the layers before it.
   void arm();
-  // After it: starts the buckets not started yet, waits, and replaces every gradient with its sum
-  // over the ranks. Every parameter must have an f32 gradient (an error names the one that has
+  // After it: starts the buckets not started yet, waits, and leaves every gradient its sum over the
+  // ranks. Every parameter must have an f32 gradient (an error names the one that has
   // none: every rank must compute the same set of gradients).
   void finish();
   // arm() was not called: all buckets at once, then finish().
@@ -54,6 +57,8 @@ class GradSync {
   ParameterList params_;
   std::vector<GradBucket> buckets_;
   std::vector<Tensor> flat_;                 // one f32 buffer per bucket
+  // The parameters' part of their bucket; a gradient held elsewhere (not f32) is copied in and out.
+  Tensor part(size_t bucket, size_t j) const;
   std::map<const GradSlot*, size_t> where_;  // a gradient slot -> its bucket
   std::vector<size_t> pending_;              // per bucket: gradients not final yet
   std::vector<bool> started_;

@@ -84,6 +84,17 @@ TEST(DataParallel, TwoRanksMatchOneAtTheSameGlobalBatch) {
   EXPECT_EQ(train_records, 20);
 }
 
+// One rank through the communicator (gradients in buckets, reduced during backward) is the plain run.
+TEST(DataParallel, OneRankThroughTheCommunicatorIsThePlainRun) {
+  testing::RunFixture fx("data-parallel-one");
+  {
+    std::ostringstream log;
+    Trainer(tiny(fx, "plain", 12, 1), log).run();
+  }
+  train_on(tiny(fx, "comm", 12, 1), 1);
+  EXPECT_TRUE(bit_identical(checkpoint_path(fx.run_dir("plain"), 12), checkpoint_path(fx.run_dir("comm"), 12)));
+}
+
 TEST(DataParallel, TwoRankRunsAreBitIdentical) {
   testing::RunFixture fx("data-parallel-repeat");
   train_on(tiny(fx, "a", 12, 2), 2);

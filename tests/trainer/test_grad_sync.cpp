@@ -85,6 +85,27 @@ TEST(GradSync, ArmedAndUnarmedGiveTheMeanGradient) {
   }
 }
 
+// Backward writes each f32 gradient into its part of a bucket: the same memory every step.
+TEST(GradSync, GradientsLiveInTheBucketsAcrossSteps) {
+  dist::testing::FakeGroup group(1);
+  const auto comm = group.member(0);
+  const ParameterList params = params_of_sizes({3, 4});
+  GradSync sync(*comm, params, 1 << 20);
+  std::vector<const void*> first;
+  for (int step = 0; step < 2; ++step) {
+    sync.arm();
+    backward(ops::add(ops::sum(ops::mul(params[0].value, params[0].value)), ops::sum(params[1].value)));
+    sync.finish();
+    for (size_t k = 0; k < params.size(); ++k) {
+      if (step == 0) first.push_back(params[k].value.grad().raw_data());
+      EXPECT_EQ(params[k].value.grad().raw_data(), first[k]) << "step " << step << ", parameter " << k;
+    }
+    EXPECT_EQ(params[1].value.grad().to_doubles(), (std::vector<double>{1, 1, 1, 1}));
+    for (const Parameter& p : params) p.value.zero_grad();
+  }
+  EXPECT_TRUE(params[0].value.grad_slot()->buffer.defined());
+}
+
 TEST(GradSync, AMissingGradientIsNamed) {
   dist::testing::FakeGroup group(1);
   const auto comm = group.member(0);
