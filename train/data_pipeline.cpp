@@ -10,6 +10,7 @@
 #include "data/hdf5_sequences.h"
 #include "data/prefetch_sampler.h"
 #include "data/random_batcher.h"
+#include "data/synthetic_tasks.h"
 #include "data/wav_set.h"
 #include "data/window_sampler.h"
 
@@ -66,6 +67,18 @@ std::unique_ptr<data::SequenceSet> open_set(const DataSection& d, const std::str
   KRAIT_FAIL("data.format: ", to_string(d.format), " is not a sequence format");
 }
 
+data::SyntheticOptions synthetic_options(const Recipe& r, int64_t seq_len) {
+  data::SyntheticOptions o;
+  o.task = data::parse_synthetic_task(r.data.task);
+  o.seq_len = seq_len;
+  o.vocab_size = r.model.mamba.vocab_size;
+  o.copy_tokens = r.data.copy_tokens;
+  return o;
+}
+
+// The validation examples come from their own seed, apart from the training stream's.
+uint64_t eval_seed(const Recipe& r) { return static_cast<uint64_t>(r.train.seed) ^ 0x5eed0fe7a15e7ULL; }
+
 std::string summary(const data::SequenceSet& set) {
   std::ostringstream out;
   out << set.path() << ": " << set.num_records() << " records, " << set.total_length() << " ids";
@@ -82,6 +95,14 @@ std::string summary(const data::SequenceSet& set) {
 DataPipeline::DataPipeline(const Recipe& recipe, Open open, int rank, int world_size)
     : recipe_(recipe), rank_(rank), world_size_(world_size) {
   const DataSection& d = recipe.data;
+  if (d.format == DataFormat::Synthetic) {
+    synthetic_ = true;
+    if (open == Open::ValidOnly) return;
+    train_sampler_ = std::make_unique<data::PrefetchSampler>(std::make_unique<data::SyntheticSampler>(
+        synthetic_options(recipe, d.seq_len), recipe.micro_batch(world_size), static_cast<uint64_t>(recipe.train.seed),
+        rank, world_size));
+    return;
+  }
   if (open == Open::ValidOnly) {
     KRAIT_CHECK(!d.valid.empty(), "evaluation: the recipe has no data.valid; pass --set data.valid=PATH");
     bool dna = false;
@@ -126,6 +147,9 @@ data::TrainSampler& DataPipeline::train() {
 
 std::unique_ptr<data::EvalPass> DataPipeline::valid_pass(int64_t batch_size, int64_t max_batches) const {
   KRAIT_CHECK(has_valid(), "evaluation: the recipe has no data.valid");
+  if (synthetic_)
+    return std::make_unique<data::SyntheticEvalPass>(synthetic_options(recipe_, recipe_.data.seq_len), batch_size,
+                                                     recipe_.data.eval_examples, eval_seed(recipe_), rank_, world_size_);
   if (valid_tokens_)
     return std::make_unique<data::EvalBatcher>(*valid_tokens_, batch_size, recipe_.data.seq_len, rank_, world_size_,
                                                max_batches);
@@ -134,6 +158,7 @@ std::unique_ptr<data::EvalPass> DataPipeline::valid_pass(int64_t batch_size, int
 }
 
 uint32_t DataPipeline::vocab_size() const {
+  if (synthetic_) return static_cast<uint32_t>(recipe_.model.mamba.vocab_size);
   uint32_t v = train_tokens_ ? train_tokens_->vocab_size() : train_set_ ? train_set_->vocab_size() : 0;
   if (valid_tokens_) v = std::max(v, valid_tokens_->vocab_size());
   if (valid_set_) v = std::max(v, valid_set_->vocab_size());
@@ -148,6 +173,9 @@ const std::vector<std::string>& DataPipeline::class_names() const {
 std::string DataPipeline::describe() const {
   std::ostringstream out;
   out << "data:";
+  if (synthetic_)
+    out << " synthetic " << recipe_.data.task << ", " << recipe_.data.seq_len << " tokens per example, vocabulary "
+        << recipe_.model.mamba.vocab_size << ", " << recipe_.data.eval_examples << " validation examples";
   if (train_tokens_) out << " train " << train_tokens_->path() << " (" << train_tokens_->size() << " tokens)";
   if (valid_tokens_) out << " valid " << valid_tokens_->path() << " (" << valid_tokens_->size() << " tokens)";
   if (train_set_) out << " train " << summary(*train_set_);

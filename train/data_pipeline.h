@@ -1,6 +1,7 @@
 // train/data_pipeline.h — DataPipeline: the recipe's `data` section opened for one rank: the training
 // sampler (prefetched on a worker thread) and the validation pass, over token files or sequence sets
-// (prepared HDF5, FASTA, WAV), with what the model must agree with (vocabulary, class names).
+// (prepared HDF5, FASTA, WAV) or generated synthetic tasks, with what the model must agree with
+// (vocabulary, class names).
 #pragma once
 
 #include <memory>
@@ -23,7 +24,10 @@ class DataPipeline {
   ~DataPipeline();
 
   data::TrainSampler& train();
-  bool has_valid() const { return valid_tokens_ != nullptr || valid_set_ != nullptr; }
+  bool has_valid() const { return valid_tokens_ != nullptr || valid_set_ != nullptr || synthetic_; }
+  // Evaluations also count next-token accuracy (the synthetic tasks, whose loss counts only the
+  // tokens to recall).
+  bool token_accuracy() const { return synthetic_; }
   // A fresh pass over data.valid for this rank; has_valid() must hold.
   std::unique_ptr<data::EvalPass> valid_pass(int64_t batch_size, int64_t max_batches) const;
 
@@ -37,6 +41,7 @@ class DataPipeline {
   std::unique_ptr<data::TokenSource> train_tokens_, valid_tokens_;
   std::unique_ptr<data::SequenceSet> train_set_, valid_set_;
   std::unique_ptr<data::TrainSampler> train_sampler_;
+  bool synthetic_ = false;
 };
 
 }  // namespace krait::train

@@ -18,14 +18,23 @@ Tensor host_i32(const std::vector<int32_t>& values, const Shape& shape, Device d
   return t.to(device);
 }
 
+// The argmax of each row of logits (..., width), on the host.
+std::vector<int64_t> argmax_rows(const Tensor& logits) {
+  const Tensor host = logits.detach().to(DType::F32).to(Device::cpu());
+  const int64_t width = host.size(-1), rows = host.numel() / width;
+  const float* p = host.data<float>();
+  std::vector<int64_t> out(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i)
+    out[static_cast<size_t>(i)] = std::max_element(p + i * width, p + (i + 1) * width) - (p + i * width);
+  return out;
+}
+
 // Adds each row's argmax of logits (rows, classes) to the confusion matrix against labels.
 void count_predictions(const Tensor& logits, const std::vector<int32_t>& labels, EvalResult& r) {
-  const Tensor host = logits.detach().to(DType::F32).to(Device::cpu());
-  const int64_t rows = host.size(0), classes = host.size(1);
-  const float* p = host.data<float>();
-  for (int64_t i = 0; i < rows; ++i) {
-    const int64_t predicted = std::max_element(p + i * classes, p + (i + 1) * classes) - (p + i * classes);
-    const int32_t label = labels[static_cast<size_t>(i)];
+  const std::vector<int64_t> argmax = argmax_rows(logits);
+  for (size_t i = 0; i < argmax.size(); ++i) {
+    const int64_t predicted = argmax[i];
+    const int32_t label = labels[i];
     KRAIT_CHECK(label >= 0 && label < static_cast<int32_t>(r.confusion.size()), "evaluate: label ", label,
                 " outside the ", r.confusion.size(), " classes");
     ++r.confusion[static_cast<size_t>(label)][static_cast<size_t>(predicted)];
@@ -49,7 +58,8 @@ ModelBatch to_device(const data::Batch& batch, Device device) {
   return out;
 }
 
-EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classes, Device device) {
+EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classes, Device device,
+                    bool token_accuracy) {
   NoGradGuard no_grad;
   EvalResult r;
   r.task = model.task();
@@ -66,6 +76,11 @@ EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classe
       r.count += batch.batch_size;
     } else {
       r.count += std::count_if(batch.targets.begin(), batch.targets.end(), [](int32_t t) { return t != data::kIgnoreId; });
+      if (token_accuracy) {
+        const std::vector<int64_t> argmax = argmax_rows(out.logits);
+        for (size_t i = 0; i < argmax.size(); ++i)
+          r.correct += batch.targets[i] != data::kIgnoreId && argmax[i] == batch.targets[i];
+      }
     }
   }
   KRAIT_CHECK(r.count > 0, "evaluation: the validation set holds no window of data.seq_len");

@@ -18,7 +18,7 @@ struct EvalResult {
   Task task = Task::LM;
   double loss = 0;     // mean negative log-likelihood per counted target token or sequence, in nats
   int64_t count = 0;   // target tokens (LM) or sequences (classify) scored
-  int64_t correct = 0;                          // classify: argmax equal to the label
+  int64_t correct = 0;  // classify, or LM with token accuracy: argmax equal to the label or target
   std::vector<std::vector<int64_t>> confusion;  // classify: [true class][predicted class]
 
   double perplexity() const;
@@ -30,7 +30,10 @@ struct EvalResult {
 ModelBatch to_device(const data::Batch& batch, Device device);
 
 // Scores every batch of the pass (reset first). num_classes sizes the confusion matrix (classify).
-EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classes, Device device);
+// token_accuracy: a language model's argmax is also compared with each counted target (it copies
+// the logits to the host: meant for small vocabularies such as the synthetic tasks').
+EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classes, Device device,
+                    bool token_accuracy = false);
 
 // Sums each rank's result (its share of the validation windows) into the whole pass's, on every rank.
 void sum_over_ranks(EvalResult& result, dist::Communicator& comm, Device device);

@@ -53,22 +53,43 @@ std::unique_ptr<Model> load_model(const CheckpointReader& ckpt, const Recipe& re
   return model;
 }
 
-int run_eval(const std::string& checkpoint, const std::string& config,
-             const std::vector<std::string>& overrides) {
+// One evaluation, printed; with `lengths`, one per sequence length (a synthetic task's examples
+// made at each), as a table.
+int run_eval(const std::string& checkpoint, const std::string& config, const std::vector<std::string>& overrides,
+             const std::vector<int64_t>& lengths) {
   CheckpointReader ckpt(checkpoint);
   const Recipe recipe = recipe_for(ckpt, checkpoint, config, overrides);
-  const DataPipeline data(recipe, DataPipeline::Open::ValidOnly);
   const auto model = load_model(ckpt, recipe);
+  if (!lengths.empty()) {
+    KRAIT_CHECK(recipe.data.format == DataFormat::Synthetic, "eval --lengths: makes examples of each length, so it "
+                "needs data.format: synthetic (the recipe has ", to_string(recipe.data.format), ")");
+    std::printf("checkpoint %s (step %lld), %s:\n| length | loss | accuracy |\n|---|---|---|\n", checkpoint.c_str(),
+                (long long)ckpt.get_int("state/step"), recipe.data.task.c_str());
+    for (const int64_t length : lengths) {
+      Recipe at = recipe;
+      at.data.seq_len = length;
+      at.validate();
+      const DataPipeline data(at, DataPipeline::Open::ValidOnly);
+      const auto pass = data.valid_pass(at.eval_batch_size(), at.eval.max_batches);
+      const EvalResult r = evaluate(*model, *pass, 0, at.device(), true);
+      std::printf("| %lld | %.4f | %.2f%% |\n", (long long)length, r.loss, 100.0 * r.accuracy());
+      std::fflush(stdout);
+    }
+    return 0;
+  }
+  const DataPipeline data(recipe, DataPipeline::Open::ValidOnly);
   const auto pass = data.valid_pass(recipe.eval_batch_size(), recipe.eval.max_batches);
-  const EvalResult r = evaluate(*model, *pass, recipe.model.num_classes, recipe.device());
+  const EvalResult r = evaluate(*model, *pass, recipe.model.num_classes, recipe.device(), data.token_accuracy());
   std::printf("checkpoint %s (step %lld) on %s: ", checkpoint.c_str(), (long long)ckpt.get_int("state/step"),
-              recipe.data.valid.c_str());
+              recipe.data.format == DataFormat::Synthetic ? recipe.data.task.c_str() : recipe.data.valid.c_str());
   if (r.task == Task::Classify) {
     std::printf("loss %.4f | accuracy %.2f%% | %lld sequences\n%s", r.loss, 100.0 * r.accuracy(), (long long)r.count,
                 format_confusion(r, data.class_names()).c_str());
   } else {
-    std::printf("loss %.4f | ppl %.3f | %.4f bits/token | %lld tokens\n", r.loss, r.perplexity(), r.bits_per_token(),
+    std::printf("loss %.4f | ppl %.3f | %.4f bits/token | %lld tokens", r.loss, r.perplexity(), r.bits_per_token(),
                 (long long)r.count);
+    if (data.token_accuracy()) std::printf(" | accuracy %.2f%%", 100.0 * r.accuracy());
+    std::printf("\n");
   }
   return 0;
 }
@@ -134,6 +155,10 @@ int main(int argc, char** argv) {
   eval->add_option("-c,--config", config,
                    "recipe to use instead of the one stored in the checkpoint");
   eval->add_option("--set", overrides, "override a recipe value (repeatable)");
+  std::vector<int64_t> eval_lengths;
+  eval->add_option("--lengths", eval_lengths,
+                   "synthetic tasks: evaluate at each of these sequence lengths, e.g. --lengths 64,256,1024")
+      ->delimiter(',');
 
   auto* info = app.add_subcommand("info", "print a checkpoint's step, parameter count and recipe");
   info->add_option("--checkpoint", checkpoint, "checkpoint file (.h5)")->required();
@@ -190,7 +215,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(config, overrides, force_nccl);
-    if (*eval) return run_eval(checkpoint, config, overrides);
+    if (*eval) return run_eval(checkpoint, config, overrides, eval_lengths);
     if (*info) return run_info(checkpoint);
     if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);
     if (*bench_scan_cmd) return bench_scan(scan_mode);

@@ -25,7 +25,8 @@ const std::vector<std::pair<std::string, Task>> kTasks = {{"lm", Task::LM}, {"cl
 const std::vector<std::pair<std::string, ops::PoolMode>> kPools = {{"mean", ops::PoolMode::Mean},
                                                                    {"last", ops::PoolMode::Last}};
 const std::vector<std::pair<std::string, DataFormat>> kFormats = {
-    {"tokens", DataFormat::Tokens}, {"hdf5", DataFormat::Hdf5}, {"fasta", DataFormat::Fasta}, {"wav", DataFormat::Wav}};
+    {"tokens", DataFormat::Tokens}, {"hdf5", DataFormat::Hdf5},   {"fasta", DataFormat::Fasta},
+    {"wav", DataFormat::Wav},       {"synthetic", DataFormat::Synthetic}};
 const std::vector<std::pair<std::string, LabelBy>> kLabelKeys = {{"file", LabelBy::File}, {"record", LabelBy::Record}};
 const std::vector<std::pair<std::string, AudioQuantize>> kQuantizers = {{"mu-law", AudioQuantize::MuLaw},
                                                                         {"linear", AudioQuantize::Linear}};
@@ -129,7 +130,17 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   need(m.norm_eps > 0, "model.norm_eps", "> 0", m.norm_eps);
 
   const DataSection& d = recipe.data;
-  if (d.train.empty()) where.fail("data.train", "data.train must name the training data");
+  if (d.train.empty() && d.format != DataFormat::Synthetic)
+    where.fail("data.train", "data.train must name the training data");
+  if (d.format == DataFormat::Synthetic) {
+    if (d.task != "selective-copying" && d.task != "induction-heads")
+      where.fail("data.task", "data.task: expected selective-copying or induction-heads, got '" + d.task + "'");
+    if (spec.task == Task::Classify) where.fail_at_first_given({"task", "data.format"}, "the synthetic tasks are task: lm");
+    if (d.task == "selective-copying")
+      need(d.copy_tokens >= 1 && 2 * d.copy_tokens <= d.seq_len, "data.copy_tokens",
+           ">= 1 and at most half of data.seq_len (the rest holds them among noise)", d.copy_tokens);
+    need(d.eval_examples >= 1, "data.eval_examples", ">= 1", d.eval_examples);
+  }
   need(d.seq_len > 0, "data.seq_len", "> 0", d.seq_len);
   need(d.batch_size > 0, "data.batch_size", "> 0", d.batch_size);
   if (spec.task == Task::Classify && d.format == DataFormat::Tokens)
@@ -251,8 +262,11 @@ void read_data(MapReader in, DataSection& d) {
   in.read("quantize_bits", d.quantize_bits);
   in.read_choice("labels", d.labels, kAudioLabels);
   in.read("clip_samples", d.clip_samples);
+  in.read("task", d.task);
+  in.read("copy_tokens", d.copy_tokens);
+  in.read("eval_examples", d.eval_examples);
   in.finish();
-  in.require("train");
+  if (d.format != DataFormat::Synthetic) in.require("train");
 }
 
 void read_optim(MapReader in, OptimSection& o) {

@@ -26,15 +26,16 @@
 namespace krait::train {
 
 // What data.train and data.valid name: token files (data::open_tokens), sequence datasets written by
-// krait-prepare (.h5), FASTA files (plain or gzip), or WAV files and folders of them.
-enum class DataFormat { Tokens, Hdf5, Fasta, Wav };
+// krait-prepare (.h5), FASTA files (plain or gzip), or WAV files and folders of them; `synthetic`
+// generates the paper's synthetic tasks instead (data/synthetic_tasks.h; train and valid unused).
+enum class DataFormat { Tokens, Hdf5, Fasta, Wav, Synthetic };
 enum class LabelBy { File, Record };           // FASTA: a manifest key is the file or the record name
 enum class AudioQuantize { MuLaw, Linear };    // WAV: 8-bit mu-law, or linear in quantize_bits
 enum class AudioLabels { None, Folder, Manifest };
 
 // Training data. The keys after batch_size apply to the formats named in their comments.
 struct DataSection {
-  std::string train;        // required; fasta and wav: several paths joined with ','
+  std::string train;        // required (but for synthetic); fasta and wav: several paths joined with ','
   std::string valid;        // "" = no validation set (evaluation is then skipped)
   int64_t seq_len = 256;    // ids per sequence (a classification window, or LM inputs)
   int64_t batch_size = 16;  // sequences per optimizer step, summed over all ranks
@@ -48,6 +49,9 @@ struct DataSection {
   int64_t quantize_bits = 8;                      // wav, linear: 2^bits classes
   AudioLabels labels = AudioLabels::None;         // wav: none | folder | manifest
   int64_t clip_samples = 0;                       // wav: pad or cut every clip to this; 0 = as is
+  std::string task = "selective-copying";         // synthetic: selective-copying | induction-heads
+  int64_t copy_tokens = 16;                       // synthetic, selective copying: tokens to memorize
+  int64_t eval_examples = 1024;                   // synthetic: the fixed validation set's size
 
   bool operator==(const DataSection&) const = default;
 };

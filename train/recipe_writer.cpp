@@ -82,6 +82,9 @@ void write_data(YAML::Emitter& out, const DataSection& d) {
   field(out, "quantize_bits", text(d.quantize_bits), "wav, linear");
   field(out, "labels", to_string(d.labels), "wav");
   field(out, "clip_samples", text(d.clip_samples), "wav");
+  field(out, "task", d.task, "synthetic");
+  field(out, "copy_tokens", text(d.copy_tokens), "synthetic");
+  field(out, "eval_examples", text(d.eval_examples), "synthetic");
   out << YAML::EndMap;
 }
 

@@ -261,7 +261,7 @@ void Trainer::maybe_evaluate(bool force) {
   const int64_t every = recipe_.train.eval_interval;
   if (!force && (every <= 0 || step_ % every != 0)) return;
   const auto pass = data_->valid_pass(recipe_.eval_batch_size(comm_.world_size()), recipe_.eval.max_batches);
-  EvalResult r = evaluate(*model_, *pass, recipe_.model.num_classes, device_);
+  EvalResult r = evaluate(*model_, *pass, recipe_.model.num_classes, device_, data_->token_accuracy());
   if (comm_.world_size() > 1) sum_over_ranks(r, comm_, device_);
   last_eval_loss_ = r.loss;
   char line[200];
@@ -278,16 +278,21 @@ void Trainer::maybe_evaluate(bool force) {
     progress_ << line << "\n" << format_confusion(r, data_->class_names()) << std::flush;
     return;
   }
-  if (metrics_)
-    metrics_->write("eval", step_,
-                  {{"tokens", double(tokens_seen_)},
-                   {"loss", r.loss},
-                   {"ppl", r.perplexity()},
-                   {"bpb", r.bits_per_token()},
-                   {"eval_tokens", double(r.count)}});
+  std::vector<std::pair<std::string, double>> fields{{"tokens", double(tokens_seen_)},
+                                                     {"loss", r.loss},
+                                                     {"ppl", r.perplexity()},
+                                                     {"bpb", r.bits_per_token()},
+                                                     {"eval_tokens", double(r.count)}};
+  if (data_->token_accuracy()) fields.emplace_back("accuracy", r.accuracy());
+  if (metrics_) metrics_->write("eval", step_, fields);
   std::snprintf(line, sizeof line, "eval  step %6lld | loss %.4f | ppl %.2f | %.3f bits/token (%lld tokens)",
                 (long long)step_, r.loss, r.perplexity(), r.bits_per_token(), (long long)r.count);
-  progress_ << line << "\n" << std::flush;
+  progress_ << line;
+  if (data_->token_accuracy()) {
+    std::snprintf(line, sizeof line, " | accuracy %.2f%%", 100.0 * r.accuracy());
+    progress_ << line;
+  }
+  progress_ << "\n" << std::flush;
 }
 
 TrainSummary Trainer::run() {

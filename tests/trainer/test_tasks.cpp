@@ -204,5 +204,40 @@ TEST_F(TaskRun, WavFoldersTrainAClassifierAndALanguageModel) {
   EXPECT_NE(rate.output.find("audio at 16000 Hz, but data.sample_rate is 8000"), std::string::npos) << rate.output;
 }
 
+// The synthetic-task recipes, shrunk: training reports the recall accuracy, and `krait eval
+// --lengths` scores the induction-heads model at other lengths.
+TEST_F(TaskRun, SyntheticTasksTrainAndEvaluateAtSeveralLengths) {
+  const std::vector<std::string> tiny{"train.device=cpu",      "train.precision=fp32", "model.d_model=16",
+                                      "schedule.total_steps=6", "schedule.warmup_steps=1", "data.batch_size=4",
+                                      "data.eval_examples=8",   "eval.batch_size=4"};
+  auto run_recipe = [&](const std::string& recipe, const std::string& name, std::vector<std::string> extra) {
+    extra.insert(extra.end(), tiny.begin(), tiny.end());
+    extra.push_back("train.run_dir=" + (dir_ / name).string());
+    return run(std::string(KRAIT_BINARY) + " train -c " KRAIT_SOURCE_DIR "/" + recipe + join(extra),
+               dir_ / (name + ".log"));
+  };
+  const Result copying = run_recipe("configs/synthetic/selective-copying.yaml", "copying",
+                                    {"data.seq_len=64", "data.copy_tokens=4"});
+  ASSERT_EQ(copying.code, 0) << copying.output;
+  EXPECT_NE(copying.output.find("synthetic selective-copying"), std::string::npos) << copying.output;
+  EXPECT_NE(copying.output.find("(32 tokens) | accuracy"), std::string::npos) << "8 examples x 4 recalled tokens: "
+                                                                               << copying.output;
+
+  const Result induction = run_recipe("configs/synthetic/induction-heads.yaml", "induction", {"data.seq_len=32"});
+  ASSERT_EQ(induction.code, 0) << induction.output;
+  const Result lengths = run(std::string(KRAIT_BINARY) + " eval --checkpoint " +
+                                 checkpoint_path((dir_ / "induction").string(), 6) + " --lengths 16,32,128",
+                             dir_ / "lengths.log");
+  ASSERT_EQ(lengths.code, 0) << lengths.output;
+  for (const char* row : {"| 16 |", "| 32 |", "| 128 |"}) EXPECT_NE(lengths.output.find(row), std::string::npos) << lengths.output;
+
+  const Result not_synthetic = run(std::string(KRAIT_BINARY) + " eval --checkpoint " +
+                                       checkpoint_path((dir_ / "induction").string(), 6) +
+                                       " --lengths 16 --set data.format=tokens --set data.train=x.bin --set data.valid=x.bin",
+                                   dir_ / "bad-lengths.log");
+  EXPECT_NE(not_synthetic.code, 0);
+  EXPECT_NE(not_synthetic.output.find("needs data.format: synthetic"), std::string::npos) << not_synthetic.output;
+}
+
 }  // namespace
 }  // namespace krait::train
