@@ -118,19 +118,31 @@ TEST(Launch, BadArgumentsAreErrors) {
   EXPECT_NE(run_krait(fx, {"launch", "--nproc", "2", "--master-port", "70000", "--", "info"}).first, 0);
 }
 
-TEST(Launch, AKilledRankStopsTheOthers) {
-  testing::RunFixture fx("launch-kill");
+// A launcher of 2 ranks running a command that never ends by itself, once both ranks are up; its
+// output goes to `output`. Empty ranks (the launcher killed) when they did not start.
+struct LongLaunch {
+  pid_t launcher;
+  std::vector<pid_t> ranks;
+};
+
+LongLaunch start_long_launch(const testing::RunFixture& fx, std::vector<std::string> launch, const std::string& output) {
   const std::vector<std::string> args = bench_data(fx, int64_t{1} << 40);
-  std::vector<std::string> launch{"launch", "--nproc", "2", "--"};
   launch.insert(launch.end(), args.begin(), args.end());
-  const std::string output = (fx.dir() / "output.txt").string();
   const pid_t launcher = spawn_krait(launch, output);
-  const std::vector<pid_t> ranks = children_of(launcher, 2);
+  std::vector<pid_t> ranks = children_of(launcher, 2);
   if (ranks.size() != 2) {
     kill(launcher, SIGKILL);  // its ranks follow (PR_SET_PDEATHSIG)
     wait_exit_code(launcher);
-    FAIL() << "the launcher did not start 2 ranks:\n" << read_file(output);
+    ranks.clear();
   }
+  return {launcher, ranks};
+}
+
+TEST(Launch, AKilledRankStopsTheOthers) {
+  testing::RunFixture fx("launch-kill");
+  const std::string output = (fx.dir() / "output.txt").string();
+  const auto [launcher, ranks] = start_long_launch(fx, {"launch", "--nproc", "2", "--"}, output);
+  ASSERT_EQ(ranks.size(), 2u) << "the launcher did not start 2 ranks:\n" << read_file(output);
   const auto start = Clock::now();
   kill(ranks[1], SIGKILL);
   EXPECT_EQ(wait_exit_code(launcher), 1);
@@ -141,18 +153,11 @@ TEST(Launch, AKilledRankStopsTheOthers) {
 
 TEST(Launch, RanksGetTorchrunVariablesAndSigtermToTheLauncherReachesThem) {
   testing::RunFixture fx("launch-term");
-  const std::vector<std::string> args = bench_data(fx, int64_t{1} << 40);
   const std::string port = std::to_string(dist::find_free_port());
-  std::vector<std::string> launch{"launch", "--nproc", "2", "--master-port", port, "--"};
-  launch.insert(launch.end(), args.begin(), args.end());
   const std::string output = (fx.dir() / "output.txt").string();
-  const pid_t launcher = spawn_krait(launch, output);
-  const std::vector<pid_t> ranks = children_of(launcher, 2);
-  if (ranks.size() != 2) {
-    kill(launcher, SIGKILL);  // its ranks follow (PR_SET_PDEATHSIG)
-    wait_exit_code(launcher);
-    FAIL() << "the launcher did not start 2 ranks:\n" << read_file(output);
-  }
+  const auto [launcher, ranks] =
+      start_long_launch(fx, {"launch", "--nproc", "2", "--master-port", port, "--"}, output);
+  ASSERT_EQ(ranks.size(), 2u) << "the launcher did not start 2 ranks:\n" << read_file(output);
   std::string rank_variables;
   for (const pid_t rank : ranks) {
     const std::string env = environment_of(rank, "bench");
