@@ -23,5 +23,7 @@ struct Device {
 
 // Whether this build has the CUDA backend and a card is present.
 bool cuda_available();
+// How many CUDA cards this process sees (0 in a build without CUDA).
+int cuda_device_count();
 
 }  // namespace krait

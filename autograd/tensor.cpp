@@ -53,11 +53,13 @@ Device Device::parse(const std::string& text) {
   KRAIT_FAIL("device '", text, "': expected cpu, cuda or cuda:N");
 }
 
-bool cuda_available() {
+bool cuda_available() { return cuda_device_count() > 0; }
+
+int cuda_device_count() {
 #if KRAIT_HAS_CUDA
-  return kernels::cuda::device_count() > 0;
+  return kernels::cuda::device_count();
 #else
-  return false;
+  return 0;
 #endif
 }
 

@@ -1,11 +1,15 @@
 // Communicators: the single-rank identity, the in-process FakeGroup (bit-exact rank-order sums,
 // composition of reduce-scatter and all-gather, broadcast, argument errors and disagreeing ranks),
-// and NCCL with a world of one on cuda:0 (skipped without a GPU; built only with NCCL).
+// NCCL with a world of one on cuda:0 (skipped without a GPU), and NCCL with two ranks on two cards
+// (threads of this process; skipped with fewer than two GPUs). The NCCL tests are built only with NCCL.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
+#include <exception>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -350,6 +354,103 @@ TEST(NcclCommunicator, InitTimesOutWhenARankNeverJoins) {
   const std::string text = error_text([] { make_nccl_communicator(0, 2, 0, nccl_unique_id(), std::chrono::seconds(3)); });
   EXPECT_TRUE(mentions(text, "rank 0: NCCL initialization"));
   EXPECT_TRUE(mentions(text, "did not finish within 3 s"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+}
+
+// ---- NCCL, two ranks on cuda:0 and cuda:1 ---------------------------------------------------------
+
+#define KRAIT_REQUIRE_TWO_GPUS() \
+  do {                           \
+    if (cuda_device_count() < 2) GTEST_SKIP() << "fewer than two CUDA devices"; \
+  } while (0)
+
+// Runs body(rank, communicator) for ranks 0 and 1 on threads, each rank on its own card, and
+// rethrows the first failure.
+template <typename Body>
+void run_two_ranks(std::chrono::seconds timeout, Body body) {
+  const std::vector<uint8_t> id = nccl_unique_id();
+  std::exception_ptr failure[2];
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 2; ++rank)
+    threads.emplace_back([&, rank] {
+      try {
+        auto comm = make_nccl_communicator(rank, 2, rank, id, timeout);
+        body(rank, *comm);
+      } catch (...) {
+        failure[rank] = std::current_exception();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& f : failure)
+    if (f) std::rethrow_exception(f);
+}
+
+TEST(NcclTwoGpus, CollectivesAgreeWithTheHostSums) {
+  KRAIT_REQUIRE_TWO_GPUS();
+  const Shape shape{1000, 37};  // not a multiple of any NCCL chunk size
+  const int64_t n = shape_numel(shape);
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    // Each rank's input, and the sums computed on the host from the rounded values.
+    std::vector<double> in[2], sum(n);
+    for (int r = 0; r < 2; ++r) in[r] = random_tensor(shape, dtype, 100 + r).to_doubles();
+    for (int64_t i = 0; i < n; ++i) sum[i] = in[0][i] + in[1][i];
+    const double tolerance = dtype == DType::BF16 ? 1e-2 : 1e-6;
+    auto expect_near = [&](const std::vector<double>& got, std::span<const double> want, const char* what) {
+      ASSERT_EQ(got.size(), want.size()) << what;
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], tolerance * (1 + std::abs(want[i]))) << what << " at " << i;
+    };
+    std::vector<double> reduced[2], shards[2], gathered[2], broadcast[2];
+    run_two_ranks(kTimeout, [&](int rank, Communicator& comm) {
+      const Device gpu = Device::cuda(rank);
+      const Tensor x = random_tensor(shape, dtype, 100 + rank, gpu);
+      const Tensor all = x.clone();
+      comm.all_reduce_sum(all);
+      const Tensor shard = Tensor::zeros({n / 2}, dtype, gpu);
+      comm.reduce_scatter_sum(x, shard);
+      const Tensor full = Tensor::zeros(shape, dtype, gpu);
+      comm.all_gather(shard, full);
+      const Tensor b = x.clone();
+      comm.broadcast(b, 1);
+      comm.wait();
+      reduced[rank] = all.to_doubles();
+      shards[rank] = shard.to_doubles();
+      gathered[rank] = full.to_doubles();
+      broadcast[rank] = b.to_doubles();
+    });
+    for (int r = 0; r < 2; ++r) {
+      SCOPED_TRACE("rank " + std::to_string(r));
+      expect_near(reduced[r], sum, "all_reduce_sum");
+      expect_near(shards[r], std::span<const double>(sum).subspan(r * (n / 2), n / 2), "reduce_scatter_sum");
+      expect_near(gathered[r], std::span<const double>(sum).first(2 * (n / 2)), "all_gather");
+      EXPECT_EQ(broadcast[r], in[1]) << "broadcast from rank 1";
+    }
+    EXPECT_EQ(reduced[0], reduced[1]) << "the ranks' all-reduce results differ";
+  }
+}
+
+TEST(NcclTwoGpus, ARankThatStopsCallingTimesOutTheOther) {
+  KRAIT_REQUIRE_TWO_GPUS();
+  std::string text;
+  const auto start = std::chrono::steady_clock::now();
+  run_two_ranks(std::chrono::seconds(3), [&](int rank, Communicator& comm) {
+    const Tensor x = Tensor::full({1 << 20}, 1.0, DType::F32, Device::cuda(rank));
+    comm.all_reduce_sum(x);  // one collective together, then rank 1 leaves without a word
+    comm.wait();
+    EXPECT_EQ(x.to_doubles()[0], 2.0);
+    if (rank == 1) return;
+    text = error_text([&] {
+      for (int i = 0; i < 100; ++i) {  // the first call hangs until the watchdog aborts it
+        comm.all_reduce_sum(x);
+        comm.wait();
+        (void)x.to_doubles();
+      }
+    });
+  });
+  EXPECT_TRUE(mentions(text, "rank 0")) << text;
+  // The watchdog's timeout, or NCCL's own error if it notices the peer's communicator go first.
+  EXPECT_TRUE(mentions(text, "did not finish within 3 s") || mentions(text, "NCCL")) << text;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
 }
 
