@@ -7,19 +7,24 @@
 #      ZeRO-1. tokens/s is measured from step 10 to the last (the first steps warm the allocator),
 #      scaling efficiency = tokens/s on NGPU / (NGPU x tokens/s on 1); peak memory per GPU is
 #      nvidia-smi's memory.used (context and NCCL buffers included).
-#   2. Equivalence: 50 steps at the same global batch (16 x 2048) on 1 GPU (2 micro-steps) and on
-#      NGPU (plain and ZeRO-1): the largest weight difference, Mamba-130M in bf16.
+#   2. Equivalence: 50 steps at the same global batch (16 rows) on 1 GPU (2 micro-steps) and on
+#      NGPU (plain and ZeRO-1), on text (the quickstart corpus), Mamba-130M's shape with the byte
+#      vocabulary, bf16 at seq 2048 and fp32 at seq 512: the weights' largest relative difference
+#      and the train losses.
 #   3. A dead rank: rank 1 is killed (SIGKILL) mid-run, once under `krait launch` (the launcher
 #      stops the others) and once with ranks started by hand (rank 0's NCCL watchdog must end it
 #      within train.dist_timeout_s); how long rank 0 lives on and what it says.
-# Random tokens (GPT-NeoX's vocabulary size) stand in for a corpus: throughput does not depend on
-# the text. Needs python3 with numpy and h5py. KRAIT names the binary, OUT the folder for logs.
+# For throughput, random tokens (GPT-NeoX's vocabulary size) stand in for a corpus: it does not depend
+# on the text. Needs python3 with numpy and h5py, and runs/data/kjv (tools/quickstart.sh makes it).
+# KRAIT names the binary, OUT the folder for logs, SECTIONS the parts to run (default all three:
+# "throughput equivalence dead").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 KRAIT="$(realpath "${KRAIT:-build/train/krait}")"
 OUT="${OUT:-runs/data-parallel}"
 NGPU="${NGPU:-2}"
 STEPS="${STEPS:-40}"
+SECTIONS="${SECTIONS:-throughput equivalence dead}"
 WORK="${WORK:-/tmp/krait-dp}"
 mkdir -p "$OUT" "$WORK"
 summary="$OUT/summary.txt"
@@ -36,7 +41,7 @@ for name, n in (("train", 60_000_000), ("valid", 1_000_000)):
         f.write(ids.tobytes())
 EOF
 
-# run NAME NPROC BATCH STEPS [--set ...]: a Mamba-130M-shaped run on NPROC GPUs.
+# run NAME NPROC BATCH STEPS [--set ...]: a Mamba-130M-shaped run on NPROC GPUs (SEQ tokens a row).
 run() {
   local name=$1 nproc=$2 batch=$3 steps=$4
   shift 4
@@ -46,9 +51,10 @@ run() {
   nvidia-smi --query-gpu=index,memory.used --format=csv,noheader,nounits -lms 250 > "$OUT/$name.mem" &
   local smi=$!
   local t0=$SECONDS
+  local seq=${SEQ:-2048}
   timeout 240 "${cmd[@]}" -c configs/mamba-130m.yaml --set "data.train=$WORK/train.bin" \
     --set "data.valid=$WORK/valid.bin" --set "data.batch_size=$batch" --set train.micro_batch=8 \
-    --set "schedule.total_tokens=$((steps * batch * 2048))" --set schedule.warmup_steps=4 \
+    --set "data.seq_len=$seq" --set "schedule.total_tokens=$((steps * batch * seq))" --set schedule.warmup_steps=4 \
     --set train.eval_interval=0 --set train.checkpoint_interval=0 --set train.log_interval=10 \
     --set eval.max_batches=2 --set "train.run_dir=$WORK/runs/$name" "$@" > "$OUT/$name.log" 2>&1
   local rc=$?
@@ -78,6 +84,7 @@ EOF
 
 rate_of() { sed -n "s/^$1: .*, \([0-9,]*\) tok\/s.*/\1/p" "$summary" | tr -d ,; }
 
+if [[ " $SECTIONS " == *" throughput "* ]]; then
 say "== throughput: 8 x 2048 per GPU and micro-step, bf16, $STEPS steps, 1 vs $NGPU GPUs"
 for size in 130m 370m; do
   shape=()
@@ -91,37 +98,51 @@ for size in 130m 370m; do
     say "$size $variant scaling efficiency: $(python3 -c "print(f'{$many / ($NGPU * $one):.1%}')" 2> /dev/null)"
   done
 done
+fi
 
-say "== equivalence after 50 steps at global batch 16 x 2048 (Mamba-130M, bf16)"
-run eq-1gpu 1 16 50
-run eq-${NGPU}gpu "$NGPU" 16 50 --set train.micro_batch=$((16 / NGPU))
-run eq-${NGPU}gpu-zero1 "$NGPU" 16 50 --set train.micro_batch=$((16 / NGPU)) --set train.zero1=true
+if [[ " $SECTIONS " == *" equivalence "* ]]; then
+say "== equivalence after 50 steps at global batch 16 (1 GPU: 2 micro-steps of 8; $NGPU GPUs: one of $((16 / NGPU)) each)"
+say "   on text (the quickstart corpus, bytes): Mamba-130M's shape with vocabulary 257, bf16 at seq 2048 and fp32 at seq 512"
 compare() {
   python3 - "$@" <<'EOF' | tee -a "$summary"
-import sys, h5py, numpy as np
-a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
-worst, worst_rel, name_of = 0.0, 0.0, ""
+import json, sys, h5py, numpy as np
+a, b = (h5py.File(f"{d}/checkpoints/step-00000050.h5", "r") for d in sys.argv[1:3])
+worst_abs, worst_rel, name_of = 0.0, 0.0, ""
 def visit(name, obj):
-    global worst, worst_rel, name_of
+    global worst_abs, worst_rel, name_of
     if isinstance(obj, h5py.Dataset) and name.startswith("model/"):
         x, y = np.asarray(obj, np.float64), np.asarray(b[name], np.float64)
-        d = float(np.max(np.abs(x - y))) if x.size else 0.0
-        rel = d / max(float(np.max(np.abs(x))), 1e-30)
-        if d > worst: worst, name_of = d, name
-        worst_rel = max(worst_rel, rel)
+        rel = float(np.linalg.norm(x - y) / max(np.linalg.norm(x), 1e-30))
+        worst_abs = max(worst_abs, float(np.max(np.abs(x - y))) if x.size else 0.0)
+        if rel > worst_rel: worst_rel, name_of = rel, name
 a.visititems(visit)
-print(f"{sys.argv[3]}: max |w1 - wN| = {worst:.3g} ({name_of}), max relative to the tensor's largest weight {worst_rel:.3g}")
+loss = [{r["step"]: r["loss"] for r in map(json.loads, open(f"{d}/metrics.jsonl")) if r["kind"] == "train"}
+        for d in sys.argv[1:3]]
+print(f"{sys.argv[3]}: max |w1 - wN| {worst_abs:.3g}; largest ||w1 - wN|| / ||w1|| {worst_rel:.3g} ({name_of}); "
+      f"train loss step 1 {loss[0][1]:.6f} vs {loss[1][1]:.6f}, step 50 {loss[0][50]:.6f} vs {loss[1][50]:.6f}")
 EOF
 }
-for variant in "${NGPU}gpu" "${NGPU}gpu-zero1"; do
-  compare "$WORK/runs/eq-1gpu/checkpoints/step-00000050.h5" \
-    "$WORK/runs/eq-$variant/checkpoints/step-00000050.h5" "130m bf16 1 GPU vs $variant"
+for precision in bf16 fp32; do
+  seq=2048
+  [[ $precision == fp32 ]] && seq=512
+  text=(--set data.train=runs/data/kjv/train.bin --set data.valid=runs/data/kjv/valid.bin --set model.vocab_size=257
+    --set train.precision=$precision --set optim.lr=1e-3)
+  SEQ=$seq run eq-$precision-1gpu 1 16 50 "${text[@]}"
+  SEQ=$seq run eq-$precision-${NGPU}gpu "$NGPU" 16 50 "${text[@]}" --set train.micro_batch=$((16 / NGPU))
+  SEQ=$seq run eq-$precision-${NGPU}gpu-zero1 "$NGPU" 16 50 "${text[@]}" --set train.micro_batch=$((16 / NGPU)) \
+    --set train.zero1=true
+  for variant in "${NGPU}gpu" "${NGPU}gpu-zero1"; do
+    compare "$WORK/runs/eq-$precision-1gpu" "$WORK/runs/eq-$precision-$variant" "$precision: 1 GPU vs $variant"
+  done
 done
+fi
 
+if [[ " $SECTIONS " == *" dead "* ]]; then
 say "== a dead rank (SIGKILL to rank 1 after step 10; train.dist_timeout_s 30)"
 dead_common=(-c configs/mamba-130m.yaml --set "data.train=$WORK/train.bin" --set "data.valid=$WORK/valid.bin"
   --set data.batch_size=16 --set train.micro_batch=8 --set schedule.total_tokens=$((400 * 16 * 2048))
-  --set train.log_interval=1 --set train.dist_timeout_s=30 --set train.eval_interval=0)
+  --set schedule.warmup_steps=10 --set train.log_interval=1 --set train.dist_timeout_s=30
+  --set train.eval_interval=0)
 wait_for_step() { for _ in $(seq 1 120); do grep -q "step  *$2/" "$1" && return 0; sleep 0.5; done; return 1; }
 
 rm -rf "$WORK/runs/dead-launch"
@@ -151,3 +172,4 @@ kill -9 "${pids[1]}"
 wait "${pids[0]}"
 rc=$?
 say "ranks by hand: rank 0 rc $rc after $(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')") s: $(tail -2 "$OUT/dead-manual-0.log" | tr '\n' ' ')"
+fi
