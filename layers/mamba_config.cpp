@@ -1,9 +1,38 @@
-// layers/mamba_config.cpp — MambaConfig::validate.
+// layers/mamba_config.cpp — MambaConfig::validate, Selectivity's names, a_init_name.
 #include "layers/mamba_config.h"
+
+#include <algorithm>
 
 #include "common/error.h"
 
 namespace krait {
+
+Selectivity Selectivity::from_names(const std::vector<std::string>& names) {
+  bool flags[3] = {false, false, false};
+  for (const std::string& name : names) {
+    const auto it = std::find(kNames.begin(), kNames.end(), name);
+    KRAIT_CHECK(it != kNames.end(), "model config: selective takes delta, B and C, not '", name, "'");
+    flags[it - kNames.begin()] = true;
+  }
+  return {flags[0], flags[1], flags[2]};
+}
+
+std::vector<std::string> Selectivity::names() const {
+  const bool flags[3] = {delta, B, C};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < kNames.size(); ++i)
+    if (flags[i]) out.push_back(kNames[i]);
+  return out;
+}
+
+const char* a_init_name(AInit init) {
+  switch (init) {
+    case AInit::S4DReal: return "s4d_real";
+    case AInit::S4DLinReal: return "s4d_lin_real";
+    case AInit::Random: return "random";
+  }
+  return "?";
+}
 
 void MambaConfig::validate() const {
   auto positive = [](const char* field, auto value) {

@@ -1,10 +1,43 @@
 // layers/mamba_config.h — MambaConfig: the shape and initialization of a Mamba language model,
-// defaults as in the reference implementation (state-spaces/mamba).
+// defaults as in the reference implementation (state-spaces/mamba), and the switches for the
+// paper's ablations (Gu & Dao 2023, Section 4.6): Selectivity (which of delta, B, C depend on the
+// input) and AInit (how A is initialized).
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace krait {
+
+// Which of the scan's delta, B and C are computed from the input (paper, Table 7); the others are
+// learned per channel. A recipe writes `selective: true` (all three: Mamba), `false` (none: the
+// time-invariant, S4D-style ablation) or the list of input-dependent ones, e.g. `[delta, B]`.
+struct Selectivity {
+  bool delta = true, B = true, C = true;
+
+  Selectivity(bool all = true) : delta(all), B(all), C(all) {}  // NOLINT: implicit, as the recipe's true/false
+  Selectivity(bool delta_, bool B_, bool C_) : delta(delta_), B(B_), C(C_) {}
+  // From the recipe's names, each one of kNames; throws naming any other.
+  static Selectivity from_names(const std::vector<std::string>& names);
+
+  bool all() const { return delta && B && C; }
+  bool none() const { return !delta && !B && !C; }
+  // The recipe's names of the input-dependent ones, in the order of kNames.
+  std::vector<std::string> names() const;
+  bool operator==(const Selectivity&) const = default;
+
+  static inline const std::vector<std::string> kNames = {"delta", "B", "C"};
+};
+
+// The initialization of A = -exp(A_log), (d_inner, d_state) (paper, Table 8).
+enum class AInit {
+  S4DReal,     // A_n = -(n + 1): the reference's, and the default
+  S4DLinReal,  // A_n = -1/2 for every n: the real part of S4D-Lin (-1/2 + i pi n)
+  Random,      // A_n = -exp(N(0, 1)): A_log drawn from the standard normal
+};
+// The recipe's name of each: s4d_real, s4d_lin_real, random.
+const char* a_init_name(AInit init);
 
 struct MambaConfig {
   int64_t d_model = 256;
@@ -18,7 +51,7 @@ struct MambaConfig {
   double dt_max = 0.1;
   double dt_init_floor = 1e-4;
   double dt_scale = 1.0;
-  bool conv_bias = true;
+  bool conv_bias = true;  // with conv only
   bool bias = false;  // biases of in_proj and out_proj
   int64_t pad_vocab_size_multiple = 8;
   bool tie_embeddings = true;
@@ -26,8 +59,12 @@ struct MambaConfig {
   // The residual stream is always kept in fp32 (the reference's default and the only mode Krait
   // implements); false is rejected by validate() rather than silently ignored.
   bool residual_in_fp32 = true;
-  // false: delta, B and C do not depend on the input (the S4D-style time-invariant ablation).
-  bool selective = true;
+  Selectivity selective;
+  // false: no causal convolution; x goes from in_proj straight to the SiLU (the conv is the identity).
+  bool conv = true;
+  // false: in_proj projects to x only (d_model -> d_inner) and the scan's output is not gated by silu(z).
+  bool gate = true;
+  AInit a_init = AInit::S4DReal;
 
   bool operator==(const MambaConfig&) const = default;
 

@@ -1,8 +1,10 @@
 // layers/mamba_mixer.cpp — MambaMixer (see mamba_mixer.h). Initialization follows the reference's
-// Mamba.__init__ and MambaLMHeadModel._init_weights.
+// Mamba.__init__ and MambaLMHeadModel._init_weights; the ablations' parameters are drawn in the
+// places of the ones they replace, so the default and the time-invariant model draw as before.
 #include "layers/mamba_mixer.h"
 
 #include <cmath>
+#include <functional>
 
 #include "autograd/ops.h"
 #include "common/error.h"
@@ -21,32 +23,63 @@ Parameter dt_bias_param(const std::string& name, const MambaConfig& c, const Ten
   }, {.no_weight_decay = true});
 }
 
+// Element i of A_log (d_inner, d_state), state i % d_state, for A = -exp(A_log) (paper, Table 8).
+std::function<double(int64_t)> a_log_value(const MambaConfig& c, Rng& rng) {
+  switch (c.a_init) {
+    case AInit::S4DReal: return [N = c.d_state](int64_t i) { return std::log(double(i % N + 1)); };
+    case AInit::S4DLinReal: return [](int64_t) { return std::log(0.5); };
+    case AInit::Random: return [&rng](int64_t) { return rng.normal(); };
+  }
+  throw Error("MambaMixer: unknown a_init");
+}
+
+// x_proj's output rows: dt (dt_rank), then B and C (d_state each), for those that depend on the input.
+std::vector<int64_t> x_proj_rows(const MambaConfig& c) {
+  std::vector<int64_t> rows;
+  if (c.selective.delta) rows.push_back(c.resolved_dt_rank());
+  if (c.selective.B) rows.push_back(c.d_state);
+  if (c.selective.C) rows.push_back(c.d_state);
+  return rows;
+}
+
+// x split along axis into parts of the given sizes; x itself when there is one (split would copy it).
+std::vector<Tensor> parts_of(const Tensor& x, int64_t axis, const std::vector<int64_t>& sizes) {
+  return sizes.size() == 1 ? std::vector<Tensor>{x} : ops::split(x, axis, sizes);
+}
+
 }  // namespace
 
 MambaMixer::MambaMixer(const std::string& name, const MambaConfig& c, const TensorOptions& options, Rng& rng)
     : config(c),
-      in_proj(name + ".in_proj", c.d_model, 2 * c.d_inner(), c.bias, options, rng),
+      in_proj(name + ".in_proj", c.d_model, (c.gate ? 2 : 1) * c.d_inner(), c.bias, options, rng),
       out_proj(name + ".out_proj", c.d_inner(), c.d_model, c.bias, options, rng) {
   const int64_t E = c.d_inner(), N = c.d_state, R = c.resolved_dt_rank(), K = c.d_conv;
-  // PyTorch's Conv1d default: fan_in = in_channels / groups * kernel = K.
-  conv_weight = init::uniform(name + ".conv1d.weight", {E, K}, options, rng, init::default_bound(K));
-  if (c.conv_bias)
-    conv_bias = init::uniform(name + ".conv1d.bias", {E}, options, rng, init::default_bound(K), {.no_weight_decay = true});
-  if (c.selective) {
-    x_proj.emplace(name + ".x_proj", E, R + 2 * N, false, options, rng);
+  const Selectivity& s = c.selective;
+  if (c.conv) {
+    // PyTorch's Conv1d default: fan_in = in_channels / groups * kernel = K.
+    conv_weight = init::uniform(name + ".conv1d.weight", {E, K}, options, rng, init::default_bound(K));
+    if (c.conv_bias)
+      conv_bias = init::uniform(name + ".conv1d.bias", {E}, options, rng, init::default_bound(K), {.no_weight_decay = true});
+  }
+  const std::vector<int64_t> rows = x_proj_rows(c);
+  if (!rows.empty()) {
+    int64_t total = 0;
+    for (const int64_t r : rows) total += r;
+    x_proj.emplace(name + ".x_proj", E, total, false, options, rng);
+  }
+  if (s.delta) {
     dt_proj.emplace(name + ".dt_proj", R, E, false, options, rng);
     const double bound = std::pow(static_cast<double>(R), -0.5) * c.dt_scale;
     dt_proj->weight = init::uniform(name + ".dt_proj.weight", {E, R}, options, rng, bound);
     dt_proj->bias = dt_bias_param(name + ".dt_proj.bias", c, options, rng);
   } else {
     dt_bias = dt_bias_param(name + ".dt_bias", c, options, rng);
-    B = init::constant(name + ".B", {E, N}, options, 1.0);
-    C = init::normal(name + ".C", {E, N}, options, rng, 1.0);
   }
-  // S4D-real: A = -(1..N) for every channel, stored as its log; D = 1. Both stay fp32, no decay.
+  if (!s.B) B = init::constant(name + ".B", {E, N}, options, 1.0);
+  if (!s.C) C = init::normal(name + ".C", {E, N}, options, rng, 1.0);
+  // A_log and D stay fp32, without weight decay; D = 1.
   const ParamTags fp32_no_decay{.no_weight_decay = true, .fp32_only = true};
-  A_log = init::make(name + ".A_log", {E, N}, options, [N](int64_t i) { return std::log(double(i % N + 1)); },
-                     fp32_no_decay);
+  A_log = init::make(name + ".A_log", {E, N}, options, a_log_value(c, rng), fp32_no_decay);
   D = init::constant(name + ".D", {E}, options, 1.0, fp32_no_decay);
   // The reference rescales out_proj by 1/sqrt(n_layer) (GPT-2's prenorm-residual rule, one
   // residual per layer), after its default kaiming-uniform draw.
@@ -60,56 +93,60 @@ MambaMixer::MambaMixer(const std::string& name, const MambaConfig& c, const Tens
 // reads it transposed, so no activation is copied into another layout. (An in_proj bias, which the
 // reference recipe does not use, would broadcast along the channel axis: that case projects
 // token-major and transposes.)
+std::vector<Tensor> MambaMixer::project_in(const Tensor& hidden) const {
+  const std::vector<int64_t> rows(config.gate ? 2 : 1, config.d_inner());
+  std::vector<Tensor> out;
+  if (in_proj.bias.value.defined()) {
+    for (const Tensor& t : parts_of(in_proj.forward(hidden), -1, rows)) out.push_back(ops::transpose(t, 1, 2));
+  } else {
+    for (const Tensor& w : parts_of(ops::cast(in_proj.weight.value, hidden.dtype()), 0, rows))
+      out.push_back(ops::matmul(w, hidden, false, true));
+  }
+  return out;
+}
+
 Tensor MambaMixer::forward(const Tensor& hidden) const {
   KRAIT_CHECK(hidden.dim() == 3 && hidden.size(2) == config.d_model, "MambaMixer: expected hidden (B, L, ",
               config.d_model, "), got ", hidden.describe());
-  const int64_t E = config.d_inner(), N = config.d_state, R = config.resolved_dt_rank();
+  const Selectivity& s = config.selective;
   const DType dtype = hidden.dtype();
   const auto weight = [dtype](const Linear& l) { return ops::cast(l.weight.value, dtype); };
-  Tensor x, z;
-  if (in_proj.bias.value.defined()) {
-    const auto xz = ops::split(in_proj.forward(hidden), -1, {E, E});
-    x = ops::transpose(xz[0], 1, 2);
-    z = ops::transpose(xz[1], 1, 2);
-  } else {
-    const auto w = ops::split(weight(in_proj), 0, {E, E});
-    x = ops::matmul(w[0], hidden, false, true);
-    z = ops::matmul(w[1], hidden, false, true);
-  }
-  x = ops::silu(ops::causal_conv1d(x, conv_weight.value, conv_bias.value));
+  const std::vector<Tensor> xz = project_in(hidden);
+  Tensor x = config.conv ? ops::causal_conv1d(xz[0], conv_weight.value, conv_bias.value) : xz[0];
+  x = ops::silu(x);
 
   ops::ScanInputs scan;
   scan.u = x;
-  scan.z = z;
+  if (config.gate) scan.z = xz[1];
   scan.A = ops::scale(ops::exp(A_log.value), -1.0);
   scan.D_skip = D.value;
   scan.delta_softplus = true;
-  if (config.selective) {
-    const auto dbc = ops::split(ops::matmul(weight(*x_proj), x), 1, {R, N, N});
-    scan.delta = ops::matmul(weight(*dt_proj), dbc[0]);
+  // The input-dependent parts come from x_proj in the order of its rows; the others are per channel
+  // (a time-invariant B or C is (d_inner, d_state), as the scan takes it).
+  std::vector<Tensor> dbc;
+  if (x_proj) dbc = parts_of(ops::matmul(weight(*x_proj), x), 1, x_proj_rows(config));
+  auto next = dbc.begin();
+  if (s.delta) {
+    scan.delta = ops::matmul(weight(*dt_proj), *next++);
     scan.delta_bias = dt_proj->bias.value;
-    scan.B = dbc[1];
-    scan.C = dbc[2];
   } else {
     scan.delta = Tensor::zeros(x.shape(), x.dtype(), x.device());
     scan.delta_bias = dt_bias.value;
-    scan.B = ops::cast(B.value, x.dtype());
-    scan.C = ops::cast(C.value, x.dtype());
   }
+  scan.B = s.B ? *next++ : ops::cast(B.value, x.dtype());
+  scan.C = s.C ? *next++ : ops::cast(C.value, x.dtype());
   const Tensor y = ops::matmul(ops::selective_scan(scan), weight(out_proj), true, true);
   return out_proj.bias.value.defined() ? ops::add(y, ops::cast(out_proj.bias.value, dtype)) : y;
 }
 
 void MambaMixer::append_parameters(ParameterList& out) const {
   in_proj.append_parameters(out);
-  out.push_back(conv_weight);
-  if (conv_bias.value.defined()) out.push_back(conv_bias);
-  if (config.selective) {
-    x_proj->append_parameters(out);
-    dt_proj->append_parameters(out);
-  } else {
-    out.insert(out.end(), {dt_bias, B, C});
-  }
+  for (const Parameter* p : {&conv_weight, &conv_bias})
+    if (p->value.defined()) out.push_back(*p);
+  if (x_proj) x_proj->append_parameters(out);
+  if (dt_proj) dt_proj->append_parameters(out);
+  for (const Parameter* p : {&dt_bias, &B, &C})
+    if (p->value.defined()) out.push_back(*p);
   out.push_back(A_log);
   out.push_back(D);
   out_proj.append_parameters(out);

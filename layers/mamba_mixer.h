@@ -1,8 +1,10 @@
 // layers/mamba_mixer.h — MambaMixer, the Mamba block's sequence mixer (Gu & Dao 2023, Fig. 3):
 // in_proj -> (x, z); x -> causal depthwise conv -> SiLU -> x_proj -> (dt, B, C); dt -> dt_proj;
 // selective scan with A = -exp(A_log), D skip, softplus(delta + dt bias) and the silu(z) gate;
-// out_proj. With config.selective = false, delta, B and C are learned per channel and do not
-// depend on the input (the time-invariant S4D-style ablation): no x_proj or dt_proj then.
+// out_proj. The config's ablations (paper, Section 4.6) change the parts: conv = false drops the
+// conv (x goes from in_proj to the SiLU), gate = false drops z and its gate, and each of delta, B,
+// C that config.selective leaves out is learned per channel instead of computed from x: x_proj
+// then yields only the input-dependent ones, and there is no x_proj when none is.
 #pragma once
 
 #include <optional>
@@ -20,16 +22,20 @@ class MambaMixer {
   void append_parameters(ParameterList& out) const;
 
   MambaConfig config;
-  Linear in_proj;
-  Parameter conv_weight;  // (d_inner, d_conv)
-  Parameter conv_bias;    // (d_inner); value undefined without conv_bias
-  std::optional<Linear> x_proj;   // selective only: d_inner -> dt_rank + 2 d_state
-  std::optional<Linear> dt_proj;  // selective only: dt_rank -> d_inner; its bias is the scan's delta_bias
-  Parameter dt_bias;              // time-invariant only: (d_inner), softplus(dt_bias) is delta
-  Parameter B, C;                 // time-invariant only: (d_inner, d_state)
+  Linear in_proj;         // d_model -> 2 d_inner (x, z), or d_inner (x) without the gate
+  Parameter conv_weight;  // (d_inner, d_conv); undefined without conv
+  Parameter conv_bias;    // (d_inner); undefined without conv or conv_bias
+  std::optional<Linear> x_proj;   // d_inner -> the input-dependent of dt (dt_rank), B, C (d_state each)
+  std::optional<Linear> dt_proj;  // delta input-dependent: dt_rank -> d_inner; its bias is the scan's delta_bias
+  Parameter dt_bias;              // delta per channel: (d_inner), softplus(dt_bias) is delta
+  Parameter B, C;                 // each per channel when not input-dependent: (d_inner, d_state)
   Parameter A_log;                // (d_inner, d_state)
   Parameter D;                    // (d_inner)
   Linear out_proj;
+
+ private:
+  // in_proj's outputs channel-major (B, d_inner, L): x, then z when gated.
+  std::vector<Tensor> project_in(const Tensor& hidden) const;
 };
 
 }  // namespace krait

@@ -23,7 +23,7 @@ void put_config(CheckpointWriter& out, const MambaConfig& c) {
   out.put_int("config/conv_bias", c.conv_bias);
   out.put_int("config/bias", c.bias);
   out.put_int("config/tie_embeddings", c.tie_embeddings);
-  out.put_int("config/selective", c.selective);
+  out.put_int("config/selective", c.selective.all());
   out.put_double("config/norm_eps", c.norm_eps);
 }
 
@@ -33,6 +33,10 @@ DumpResult dump_gradients(const Model& model, const MambaConfig& config, Device 
                           const std::string& out_path) {
   KRAIT_CHECK(model.task() == Task::LM, "dump: compares a language model with PyTorch's MambaForCausalLM, not a ",
               task_name(model.task()), " model");
+  // tools/torch_check.py rebuilds the full block, with delta, B and C all input-dependent or none.
+  KRAIT_CHECK(config.conv && config.gate && (config.selective.all() || config.selective.none()),
+              "dump: tools/torch_check.py models the full block with delta, B and C all input-dependent or none; "
+              "it has no model.conv: false, model.gate: false or partial model.selective");
   KRAIT_CHECK(o.batch > 0 && o.seq_len > 0, "dump: batch and seq-len must be positive, got ", o.batch, " and ",
               o.seq_len);
   // Each row is seq_len + 1 random tokens; ids are its first seq_len, targets its last seq_len.

@@ -272,6 +272,33 @@ bool MapReader::read_pair(const std::string& key, double& first, double& second)
   return true;
 }
 
+bool MapReader::read_subset(const std::string& key, std::vector<std::string>& out,
+                            const std::vector<std::string>& choices) {
+  const YAML::Node node = value(key);
+  if (!node.IsDefined()) return false;
+  std::string names;
+  for (const std::string& choice : choices) names += (names.empty() ? "" : ", ") + choice;
+  const std::string expected = "true, false or a list of " + names;
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+    out = node.Scalar() == "true" ? choices : std::vector<std::string>{};
+    return true;
+  }
+  if (!node.IsSequence()) wrong_type(key, expected.c_str(), node);
+  std::vector<bool> chosen(choices.size(), false);
+  for (const YAML::Node& item : node) {
+    const auto it = item.IsScalar() ? std::find(choices.begin(), choices.end(), item.Scalar()) : choices.end();
+    if (it == choices.end()) wrong_type(key, expected.c_str(), node);
+    if (chosen[it - choices.begin()]) {
+      where_.fail(path_of(key), path_of(key) + ": '" + *it + "' is listed twice");
+    }
+    chosen[it - choices.begin()] = true;
+  }
+  out.clear();
+  for (size_t i = 0; i < choices.size(); ++i)
+    if (chosen[i]) out.push_back(choices[i]);
+  return true;
+}
+
 MapReader MapReader::section(const std::string& key) {
   return MapReader(value(key), path_of(key), where_);
 }

@@ -75,6 +75,9 @@ class MapReader {
   bool read_int_or_auto(const std::string& key, int64_t& out);
   // A list of exactly two numbers.
   bool read_pair(const std::string& key, double& first, double& second);
+  // Which of choices are on: true (all), false (none) or a list naming some, each once. out gets
+  // the chosen names in the order of choices.
+  bool read_subset(const std::string& key, std::vector<std::string>& out, const std::vector<std::string>& choices);
   // One of the names in choices.
   template <typename E>
   bool read_choice(const std::string& key, E& out,
