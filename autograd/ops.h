@@ -84,4 +84,19 @@ struct ScanInputs {
 };
 Tensor selective_scan(const ScanInputs& in);
 
+// ---- Transformer ops (ops/attention.cpp, ops/rotary.cpp, ops/swiglu.cpp) ----
+// Causal multi-head softmax attention over a fused projection. qkv (B, L, 3 * H * Dh) holds, along
+// its last axis, the H query heads, then the H key heads, then the H value heads, each Dh wide;
+// returns (B, L, H * Dh) with out[b, t, h] = sum_{s <= t} softmax_s(q[b,t,h] . k[b,s,h] / sqrt(Dh))
+// v[b, s, h]. No L x L matrix is stored: backward recomputes the probabilities from the saved
+// output and per-row log-sum-exp (FlashAttention's scheme), on the CPU as on CUDA.
+Tensor causal_attention(const Tensor& qkv, int64_t n_head);
+// Rotary position embedding (Su et al., GPT-NeoX's half-split layout) applied to the query and key
+// heads of a fused qkv (B, L, 3 * H * Dh) as causal_attention reads it; the value heads pass through.
+// Position t rotates each pair (x[i], x[i + Dh/2]), i < Dh/2, by the angle t * theta^(-2i / Dh).
+// Dh must be even.
+Tensor rotary(const Tensor& qkv, int64_t n_head, double theta);
+// SwiGLU's gate: x (..., 2F) -> silu(x[..., :F]) * x[..., F:], shape (..., F).
+Tensor swiglu(const Tensor& x);
+
 }  // namespace krait::ops

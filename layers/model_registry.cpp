@@ -8,6 +8,7 @@
 #include "layers/mamba_backbone.h"
 #include "layers/model_spec.h"
 #include "layers/sequence_classifier.h"
+#include "layers/transformer_backbone.h"
 
 namespace krait {
 namespace {
@@ -24,6 +25,11 @@ const std::map<std::string, BackboneFactory>& registry() {
       {"mamba",
        [](const ModelSpec& spec, const TensorOptions& options, Rng& rng) {
          return BuiltBackbone{std::make_unique<MambaBackbone>(spec.mamba, options, rng), spec.mamba.tie_embeddings};
+       }},
+      {"transformer",
+       [](const ModelSpec& spec, const TensorOptions& options, Rng& rng) {
+         return BuiltBackbone{std::make_unique<TransformerBackbone>(spec.transformer, options, rng),
+                              spec.transformer.tie_embeddings};
        }},
   };
   return entries;

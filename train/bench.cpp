@@ -19,6 +19,16 @@ void wait_for(Device device) {
   if (device.is_cuda()) cuda::synchronize(device.index);
 }
 
+// Training FLOPs per token: 6 per parameter (forward 2, backward 4), plus for a Transformer the attention
+// scores and their weighted sum, 12 n_layer d_model L (PaLM's count, Chowdhery et al. 2022, appendix B: the
+// whole L x L score matrix, although a causal kernel computes only about half of it). Mamba's scan is
+// left out, as its O(L d_inner d_state) is small next to 6N.
+double flops_per_token(const ModelSpec& spec, int64_t parameters, int64_t seq_len) {
+  double flops = 6.0 * double(parameters);
+  if (spec.is_transformer()) flops += 12.0 * double(spec.n_layer()) * double(spec.d_model()) * double(seq_len);
+  return flops;
+}
+
 }  // namespace
 
 TrainBenchResult bench_train(const TrainBenchOptions& o) {
@@ -35,11 +45,11 @@ TrainBenchResult bench_train(const TrainBenchOptions& o) {
   };
   const Shape shape{o.micro_batch, o.seq_len};
   ModelBatch batch;
-  batch.ids = Tensor::from_indices(random_ids(o.micro_batch * o.seq_len, spec.mamba.vocab_size), shape, DType::I32, o.device);
+  batch.ids = Tensor::from_indices(random_ids(o.micro_batch * o.seq_len, spec.vocab_size()), shape, DType::I32, o.device);
   if (spec.task == Task::Classify) {
     batch.labels = Tensor::from_indices(random_ids(o.micro_batch, spec.num_classes), {o.micro_batch}, DType::I32, o.device);
   } else {
-    batch.targets = Tensor::from_indices(random_ids(o.micro_batch * o.seq_len, spec.mamba.vocab_size), shape,
+    batch.targets = Tensor::from_indices(random_ids(o.micro_batch * o.seq_len, spec.vocab_size()), shape,
                                          DType::I32, o.device);
   }
 
@@ -62,15 +72,15 @@ TrainBenchResult bench_train(const TrainBenchOptions& o) {
   r.step_ms = 1e3 * seconds / o.timed_steps;
   r.tokens_per_s = double(o.micro_batch * o.seq_len) * o.timed_steps / seconds;
   if (o.device.is_cuda()) r.peak_memory_gib = double(cuda::memory_stats(o.device.index).peak_in_use) / (1 << 30);
-  r.mfu = 6.0 * double(r.parameters) * r.tokens_per_s / (o.peak_tflops * 1e12);
+  r.mfu = flops_per_token(spec, r.parameters, o.seq_len) * r.tokens_per_s / (o.peak_tflops * 1e12);
   return r;
 }
 
 void print_train_bench(const TrainBenchOptions& o, const TrainBenchResult& r, std::ostream& out) {
   out << "| model | compute | params | micro-batch x seq | step ms | tokens/s | peak GiB | MFU |\n"
       << "|---|---|---|---|---|---|---|---|\n"
-      << "| " << o.model.backbone << " " << task_name(o.model.task) << ", d_model " << o.model.mamba.d_model << ", "
-      << o.model.mamba.n_layer << " layers | " << dtype_name(o.compute_dtype)
+      << "| " << o.model.backbone << " " << task_name(o.model.task) << ", d_model " << o.model.d_model() << ", "
+      << o.model.n_layer() << " layers | " << dtype_name(o.compute_dtype)
       << " | " << r.parameters << " | "
       << o.micro_batch << " x " << o.seq_len << " | " << r.step_ms << " | " << r.tokens_per_s << " | "
       << r.peak_memory_gib << " | " << 100.0 * r.mfu << "% |\n";

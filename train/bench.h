@@ -8,6 +8,7 @@
 #include <string>
 
 #include "autograd/device.h"
+#include "common/error.h"
 #include "kernels/dtype.h"
 #include "layers/model_spec.h"
 #include "train/recipe.h"
@@ -30,7 +31,8 @@ struct TrainBenchResult {
   double step_ms = 0;
   double tokens_per_s = 0;
   double peak_memory_gib = 0;  // device memory held by tensors at the peak (CUDA only)
-  double mfu = 0;              // 6 * parameters * tokens/s over peak_tflops
+  double mfu = 0;              // model FLOPs/s over peak_tflops: 6 * parameters per token (+ 12 n_layer d_model
+                               // seq_len for a Transformer's attention) * tokens/s
 };
 
 TrainBenchResult bench_train(const TrainBenchOptions& options);
@@ -49,6 +51,14 @@ void print_data_bench(const Recipe& recipe, const DataBenchResult& result, std::
 // of the CUDA-backend issue against a naive sequential scan and each shape's floor, or ("sweep") its
 // cost per token from L = 2K to 1M. Prints markdown tables; returns the process exit code.
 int bench_scan(const std::string& mode);
+// `krait bench attention [--shape B,L,H,Dh]` (train/bench_attention.cu): the CUDA causal attention in bf16,
+// forward, backward and both, in ms and TFLOP/s, at Transformer++ shapes or the one given. Prints a
+// markdown table; returns the process exit code.
+#if KRAIT_HAS_CUDA
+int bench_attention(const std::string& shape);
+#else
+inline int bench_attention(const std::string&) { KRAIT_FAIL("bench attention: Krait was built without CUDA"); }
+#endif
 void print_train_bench(const TrainBenchOptions& options, const TrainBenchResult& result, std::ostream& out);
 
 }  // namespace krait::train

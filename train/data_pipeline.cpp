@@ -71,7 +71,7 @@ data::SyntheticOptions synthetic_options(const Recipe& r, int64_t seq_len) {
   data::SyntheticOptions o;
   o.task = data::parse_synthetic_task(r.data.task);
   o.seq_len = seq_len;
-  o.vocab_size = r.model.mamba.vocab_size;
+  o.vocab_size = r.model.vocab_size();
   o.copy_tokens = r.data.copy_tokens;
   return o;
 }
@@ -158,7 +158,7 @@ std::unique_ptr<data::EvalPass> DataPipeline::valid_pass(int64_t batch_size, int
 }
 
 uint32_t DataPipeline::vocab_size() const {
-  if (synthetic_) return static_cast<uint32_t>(recipe_.model.mamba.vocab_size);
+  if (synthetic_) return static_cast<uint32_t>(recipe_.model.vocab_size());
   uint32_t v = train_tokens_ ? train_tokens_->vocab_size() : train_set_ ? train_set_->vocab_size() : 0;
   if (valid_tokens_) v = std::max(v, valid_tokens_->vocab_size());
   if (valid_set_) v = std::max(v, valid_set_->vocab_size());
@@ -175,7 +175,7 @@ std::string DataPipeline::describe() const {
   out << "data:";
   if (synthetic_)
     out << " synthetic " << recipe_.data.task << ", " << recipe_.data.seq_len << " tokens per example, vocabulary "
-        << recipe_.model.mamba.vocab_size << ", " << recipe_.data.eval_examples << " validation examples";
+        << recipe_.model.vocab_size() << ", " << recipe_.data.eval_examples << " validation examples";
   if (train_tokens_) out << " train " << train_tokens_->path() << " (" << train_tokens_->size() << " tokens)";
   if (valid_tokens_) out << " valid " << valid_tokens_->path() << " (" << valid_tokens_->size() << " tokens)";
   if (train_set_) out << " train " << summary(*train_set_);

@@ -204,6 +204,11 @@ int main(int argc, char** argv) {
       "scan", "time the CUDA selective scan at the Mamba shapes against a naive scan and the floors");
   bench_scan_cmd->add_option("mode", scan_mode, "a number of shapes (1-4, default all) or 'sweep' (L = 2K..1M)");
 
+  std::string attention_shape;
+  auto* bench_attention_cmd = bench->add_subcommand(
+      "attention", "time the CUDA causal attention (bf16) forward and backward: ms and TFLOP/s at Transformer++ shapes");
+  bench_attention_cmd->add_option("--shape", attention_shape, "one shape B,L,H,Dh instead of the built-in ones");
+
   LaunchOptions launch_options;
   auto* launch_cmd = app.add_subcommand(
       "launch", "run N ranks of a krait command on this machine, one per GPU: krait launch --nproc N -- train -c RECIPE");
@@ -219,6 +224,7 @@ int main(int argc, char** argv) {
     if (*info) return run_info(checkpoint);
     if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);
     if (*bench_scan_cmd) return bench_scan(scan_mode);
+    if (*bench_attention_cmd) return bench_attention(attention_shape);
     if (*bench_data_cmd) {
       const Recipe recipe = load_recipe(config, overrides);
       print_data_bench(recipe, bench_data(recipe, data_batches), std::cout);

@@ -30,6 +30,10 @@ const std::vector<std::pair<std::string, DataFormat>> kFormats = {
 const std::vector<std::pair<std::string, LabelBy>> kLabelKeys = {{"file", LabelBy::File}, {"record", LabelBy::Record}};
 const std::vector<std::pair<std::string, AudioQuantize>> kQuantizers = {{"mu-law", AudioQuantize::MuLaw},
                                                                         {"linear", AudioQuantize::Linear}};
+const std::vector<std::pair<std::string, AInit>> kAInits = {
+    {a_init_name(AInit::S4DReal), AInit::S4DReal},
+    {a_init_name(AInit::S4DLinReal), AInit::S4DLinReal},
+    {a_init_name(AInit::Random), AInit::Random}};
 const std::vector<std::pair<std::string, AudioLabels>> kAudioLabels = {
     {"none", AudioLabels::None}, {"folder", AudioLabels::Folder}, {"manifest", AudioLabels::Manifest}};
 
@@ -85,6 +89,26 @@ BatchSplit split_batch(const Recipe& recipe, int world_size) {
   return split;
 }
 
+// The transformer backbone's fields (check_recipe's part for model.backbone: transformer).
+void check_transformer(const TransformerConfig& t, const KeyLocations& where) {
+  const auto need = [&](bool ok, const std::string& key, const std::string& rule, auto got) {
+    if (!ok) where.fail_at_first_given({key, "model.size"}, key + " must be " + rule + " (got " + text(got) + ")");
+  };
+  need(t.d_model > 0, "model.d_model", "> 0", t.d_model);
+  need(t.n_layer > 0, "model.n_layer", "> 0", t.n_layer);
+  need(t.n_head > 0, "model.n_head", "> 0", t.n_head);
+  need(t.d_ff >= 0, "model.d_ff", "> 0 or auto", t.d_ff);
+  need(t.vocab_size > 0, "model.vocab_size", "> 0", t.vocab_size);
+  need(t.pad_vocab_size_multiple > 0, "model.pad_vocab_size_multiple", "> 0", t.pad_vocab_size_multiple);
+  need(t.rope_theta > 0, "model.rope_theta", "> 0", t.rope_theta);
+  need(t.norm_eps > 0, "model.norm_eps", "> 0", t.norm_eps);
+  if (t.d_model % t.n_head != 0 || t.head_dim() % 2 != 0) {
+    where.fail_at_first_given({"model.n_head", "model.d_model", "model.size"},
+                              "model.n_head (" + text(t.n_head) + ") must divide model.d_model (" + text(t.d_model) +
+                                  ") into heads of an even width (rotary embeddings rotate pairs)");
+  }
+}
+
 // Range and consistency checks; messages name key paths, located by where.
 void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& where) {
   const auto need = [&](bool ok, const std::string& key, const std::string& rule, auto got) {
@@ -105,6 +129,7 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   } else if (spec.num_classes != 0) {
     where.fail_at_first_given({"model.num_classes", "task"}, "model.num_classes is for task: classify");
   }
+  if (spec.is_transformer()) check_transformer(spec.transformer, where);
   const MambaConfig& m = spec.mamba;
   if (!m.residual_in_fp32)
     where.fail("model.residual_in_fp32", "model.residual_in_fp32: false is not supported; Krait keeps the residual "
@@ -218,11 +243,51 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   need(e.batch_size >= 0, "eval.batch_size", "> 0 or auto", e.batch_size);
 }
 
+// MapReader::finish with the backbone named: the other backbone's keys (model.d_state under a
+// transformer, model.n_head under mamba) are unknown keys of this one.
+void finish_model(const MapReader& in, const std::string& backbone) {
+  try {
+    in.finish();
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (model.backbone is " + backbone + ")");
+  }
+}
+
+// The transformer backbone's keys. model.size fills d_model, n_layer and n_head from a named GPT-3
+// shape (layers/transformer_config.h); any of those keys given as well overrides the size's value.
+void read_transformer(MapReader& in, TransformerConfig& t) {
+  std::vector<std::pair<std::string, const TransformerSize*>> sizes;
+  for (const TransformerSize& size : transformer_sizes()) sizes.emplace_back(size.name, &size);
+  const TransformerSize* size = nullptr;
+  if (in.read_choice("size", size, sizes)) {
+    t.d_model = size->d_model;
+    t.n_layer = size->n_layer;
+    t.n_head = size->n_head;
+  }
+  in.read("d_model", t.d_model);
+  in.read("n_layer", t.n_layer);
+  in.read("n_head", t.n_head);
+  in.read_int_or_auto("d_ff", t.d_ff);
+  in.read("vocab_size", t.vocab_size);
+  in.read("rope_theta", t.rope_theta);
+  in.read("norm_eps", t.norm_eps);
+  in.read("tie_embeddings", t.tie_embeddings);
+  in.read("pad_vocab_size_multiple", t.pad_vocab_size_multiple);
+  finish_model(in, "transformer");
+  if (!size) {
+    in.require("d_model");
+    in.require("n_layer");
+    in.require("n_head");
+  }
+  in.require("vocab_size");
+}
+
 void read_model(MapReader in, ModelSpec& spec) {
   MambaConfig& m = spec.mamba;
   in.read("backbone", spec.backbone);
   in.read("num_classes", spec.num_classes);
   in.read_choice("pool", spec.pool, kPools);
+  if (spec.is_transformer()) return read_transformer(in, spec.transformer);
   in.read("d_model", m.d_model);
   in.read("n_layer", m.n_layer);
   in.read("vocab_size", m.vocab_size);
@@ -240,8 +305,13 @@ void read_model(MapReader in, ModelSpec& spec) {
   in.read("tie_embeddings", m.tie_embeddings);
   in.read("norm_eps", m.norm_eps);
   in.read("residual_in_fp32", m.residual_in_fp32);
-  in.read("selective", m.selective);
-  in.finish();
+  // The paper's ablations (Section 4.6); selective is true, false or a list of delta, B, C.
+  std::vector<std::string> selective;
+  if (in.read_subset("selective", selective, Selectivity::kNames)) m.selective = Selectivity::from_names(selective);
+  in.read("conv", m.conv);
+  in.read("gate", m.gate);
+  in.read_choice("a_init", m.a_init, kAInits);
+  finish_model(in, spec.backbone);
   in.require("d_model");
   in.require("n_layer");
   in.require("vocab_size");

@@ -127,9 +127,14 @@ struct EvalSection {
 };
 
 struct Recipe {
-  // The top-level `task` (lm | classify) and the `model` section: `backbone` (mamba), for
-  // classification `num_classes` (0 = from the data) and `pool` (mean | last), and the backbone's
-  // fields (MambaConfig's names; dt_rank also takes "auto", stored as 0).
+  // The top-level `task` (lm | classify) and the `model` section: `backbone` (mamba | transformer),
+  // for classification `num_classes` (0 = from the data) and `pool` (mean | last), and the backbone's
+  // fields. mamba: MambaConfig's names (dt_rank also takes "auto", stored as 0;
+  // selective takes true, false or a list of delta, B, C). transformer:
+  // d_model, n_layer, n_head, d_ff (or "auto", stored as 0), vocab_size, rope_theta, norm_eps,
+  // tie_embeddings, pad_vocab_size_multiple (TransformerConfig), and `size` (125M | 350M | 760M |
+  // 1.3B), which sets d_model, n_layer and n_head to that GPT-3 shape unless they are given too; it
+  // is not stored (to_yaml writes the three fields). A key of the other backbone is an error.
   ModelSpec model;
   DataSection data;
   OptimSection optim;

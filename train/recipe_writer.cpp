@@ -36,6 +36,24 @@ void begin_section(YAML::Emitter& out, const char* name) {
   out << YAML::Key << name << YAML::Value << YAML::BeginMap;
 }
 
+// The transformer backbone's fields; a shape that is one of the named sizes says so (the size itself
+// is not written: the three fields it stands for are).
+void write_transformer(YAML::Emitter& out, const TransformerConfig& t) {
+  std::string size;
+  for (const TransformerSize& s : transformer_sizes()) {
+    if (s.d_model == t.d_model && s.n_layer == t.n_layer && s.n_head == t.n_head) size = "size " + s.name;
+  }
+  field(out, "d_model", text(t.d_model), size);
+  field(out, "n_layer", text(t.n_layer));
+  field(out, "n_head", text(t.n_head), "heads of " + text(t.head_dim()));
+  auto_field(out, "d_ff", t.d_ff, [&] { return text(t.resolved_d_ff()); });
+  field(out, "vocab_size", text(t.vocab_size), "padded to " + text(t.padded_vocab_size()) + " embedding rows");
+  field(out, "pad_vocab_size_multiple", text(t.pad_vocab_size_multiple));
+  field(out, "rope_theta", text(t.rope_theta));
+  field(out, "norm_eps", text(t.norm_eps));
+  field(out, "tie_embeddings", text(t.tie_embeddings));
+}
+
 void write_model(YAML::Emitter& out, const ModelSpec& spec) {
   const MambaConfig& m = spec.mamba;
   begin_section(out, "model");
@@ -43,6 +61,11 @@ void write_model(YAML::Emitter& out, const ModelSpec& spec) {
   if (spec.task == Task::Classify) {
     field(out, "num_classes", text(spec.num_classes), spec.num_classes == 0 ? "from the data" : "");
     field(out, "pool", to_string(spec.pool));
+  }
+  if (spec.is_transformer()) {
+    write_transformer(out, spec.transformer);
+    out << YAML::EndMap;
+    return;
   }
   field(out, "d_model", text(m.d_model));
   field(out, "n_layer", text(m.n_layer));
@@ -62,7 +85,14 @@ void write_model(YAML::Emitter& out, const ModelSpec& spec) {
   field(out, "tie_embeddings", text(m.tie_embeddings));
   field(out, "norm_eps", text(m.norm_eps));
   field(out, "residual_in_fp32", text(m.residual_in_fp32));
-  field(out, "selective", text(m.selective));
+  if (m.selective.all() || m.selective.none()) {
+    field(out, "selective", text(m.selective.all()));
+  } else {
+    out << YAML::Key << "selective" << YAML::Value << YAML::Flow << m.selective.names();
+  }
+  field(out, "conv", text(m.conv));
+  field(out, "gate", text(m.gate));
+  field(out, "a_init", a_init_name(m.a_init));
   out << YAML::EndMap;
 }
 

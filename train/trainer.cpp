@@ -74,8 +74,8 @@ void print_names(std::ostream& out, const char* what, const std::vector<std::str
 
 ModelSpec resolve_model(const Recipe& recipe, const DataPipeline& data) {
   ModelSpec spec = recipe.model;
-  KRAIT_CHECK(data.vocab_size() <= static_cast<uint32_t>(spec.mamba.vocab_size), "data: '", recipe.data.train,
-              "' holds ids up to ", data.vocab_size() - 1, " but model.vocab_size is ", spec.mamba.vocab_size);
+  KRAIT_CHECK(data.vocab_size() <= static_cast<uint32_t>(spec.vocab_size()), "data: '", recipe.data.train,
+              "' holds ids up to ", data.vocab_size() - 1, " but model.vocab_size is ", spec.vocab_size());
   if (spec.task != Task::Classify) return spec;
   const int64_t classes = static_cast<int64_t>(data.class_names().size());
   KRAIT_CHECK(classes >= 2, "task: classify, but '", recipe.data.train, "' has ", classes,

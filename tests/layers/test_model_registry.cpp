@@ -39,15 +39,15 @@ TEST(ModelRegistry, BackboneNames) {
 
 TEST(ModelRegistry, UnknownBackboneListsTheKnownOnes) {
   ModelSpec spec;
-  spec.backbone = "transformer";
+  spec.backbone = "hyena";
   spec.mamba = small_config();
   const std::string message = error_text([&] { build_model(spec, 0, {}); });
   EXPECT_TRUE(mentions(message, "model.backbone"));
-  EXPECT_TRUE(mentions(message, "'transformer'"));
+  EXPECT_TRUE(mentions(message, "'hyena'"));
   for (const std::string& name : backbone_names()) EXPECT_TRUE(mentions(message, name));
   spec.task = Task::Classify;
   spec.num_classes = 3;
-  EXPECT_TRUE(mentions(error_text([&] { build_model(spec, 0, {}); }), "transformer"));
+  EXPECT_TRUE(mentions(error_text([&] { build_model(spec, 0, {}); }), "hyena"));
 }
 
 TEST(ModelRegistry, BadBackboneConfigIsAnError) {

@@ -90,11 +90,15 @@ inline void expect_same_model(const MambaConfig& a, const MambaConfig& b) {
   EXPECT_EQ(a.tie_embeddings, b.tie_embeddings);
   EXPECT_EQ(a.norm_eps, b.norm_eps);
   EXPECT_EQ(a.residual_in_fp32, b.residual_in_fp32);
-  EXPECT_EQ(a.selective, b.selective);
+  EXPECT_EQ(a.selective.names(), b.selective.names());
+  EXPECT_EQ(a.conv, b.conv);
+  EXPECT_EQ(a.gate, b.gate);
+  EXPECT_EQ(a.a_init, b.a_init);
 }
 
 inline void expect_same_recipe(const Recipe& a, const Recipe& b) {
   expect_same_model(a.model.mamba, b.model.mamba);
+  EXPECT_EQ(a.model.transformer, b.model.transformer);
   EXPECT_EQ(a.model.backbone, b.model.backbone);
   EXPECT_EQ(a.model.task, b.model.task);
   EXPECT_EQ(a.model.num_classes, b.model.num_classes);

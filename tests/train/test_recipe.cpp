@@ -166,7 +166,8 @@ TEST(Recipe, ToYamlRoundTripsEveryField) {
   m.d_model = 48, m.n_layer = 3, m.vocab_size = 1000, m.d_state = 8, m.d_conv = 3, m.expand = 3;
   m.dt_rank = 5, m.dt_min = 0.002, m.dt_max = 0.2, m.dt_init_floor = 3e-4, m.dt_scale = 0.5;
   m.conv_bias = false, m.bias = true, m.pad_vocab_size_multiple = 16, m.tie_embeddings = false;
-  m.norm_eps = 1e-6, m.selective = false;
+  m.norm_eps = 1e-6, m.selective = Selectivity(true, false, true), m.conv = false, m.gate = false;
+  m.a_init = AInit::S4DLinReal;
   recipe.model.task = Task::Classify, recipe.model.num_classes = 5, recipe.model.pool = ops::PoolMode::Last;
   recipe.data = {"a b/train.bin", "#valid: x.bin", 100, 24, DataFormat::Wav, "labels: x.tsv", LabelBy::Record, true,
                  8000, true, AudioQuantize::Linear, 12, AudioLabels::Manifest, 16000, "induction-heads", 8, 77};
@@ -183,6 +184,39 @@ TEST(Recipe, ToYamlRoundTripsEveryField) {
   const Recipe again = parse_recipe(to_yaml(recipe), "resolved.yaml", {}, 2);
   expect_same_recipe(again, recipe);
   EXPECT_EQ(again.total_steps(), 52);  // 123457 / 2400, rounded up
+}
+
+// The paper's ablations: selective as true, false or a list (in any order, written back in the order
+// delta, B, C), conv, gate and a_init; each written back so that it reads the same.
+TEST(Recipe, AblationKeys) {
+  const MambaConfig defaults = parse(kMinimal).model.mamba;
+  EXPECT_TRUE(defaults.selective.all());
+  EXPECT_TRUE(defaults.conv);
+  EXPECT_TRUE(defaults.gate);
+  EXPECT_EQ(defaults.a_init, AInit::S4DReal);
+  EXPECT_TRUE(parse(kMinimal, {"model.selective=false"}).model.mamba.selective.none());
+  EXPECT_TRUE(parse(kMinimal, {"model.selective=[]"}).model.mamba.selective.none());
+  EXPECT_TRUE(parse(kMinimal, {"model.selective=[C, B, delta]"}).model.mamba.selective.all());
+  EXPECT_EQ(parse(testing::inserted(kMinimal, 5, "  selective: [C, delta]")).model.mamba.selective,
+            Selectivity(true, false, true));
+  const MambaConfig ablated =
+      parse(kMinimal, {"model.conv=false", "model.gate=false", "model.a_init=random"}).model.mamba;
+  EXPECT_FALSE(ablated.conv);
+  EXPECT_FALSE(ablated.gate);
+  EXPECT_EQ(ablated.a_init, AInit::Random);
+  EXPECT_EQ(parse(kMinimal, {"model.a_init=s4d_lin_real"}).model.mamba.a_init, AInit::S4DLinReal);
+
+  const std::string yaml = to_yaml(parse(kMinimal));
+  for (const char* line : {"selective: true", "conv: true", "gate: true", "a_init: s4d_real"})
+    EXPECT_TRUE(mentions(yaml, line));
+  EXPECT_TRUE(mentions(to_yaml(parse(kMinimal, {"model.selective=false"})), "selective: false"));
+  EXPECT_TRUE(mentions(to_yaml(parse(kMinimal, {"model.selective=[C, delta]"})), "selective: [delta, C]"));
+  for (int mask = 0; mask < 8; ++mask) {
+    Recipe recipe = parse(kMinimal);
+    recipe.model.mamba.selective = Selectivity(bool(mask & 1), bool(mask & 2), bool(mask & 4));
+    EXPECT_EQ(parse_recipe(to_yaml(recipe), "resolved.yaml").model.mamba.selective, recipe.model.mamba.selective)
+        << to_yaml(recipe);
+  }
 }
 
 TEST(Recipe, WriteResolvedRecipe) {

@@ -62,6 +62,24 @@ TEST(RecipeErrors, WrongTypes) {
                        "'some'"));
 }
 
+TEST(RecipeErrors, AblationKeys) {
+  const std::string expected = "model.selective: expected true, false or a list of delta, B, C, got ";
+  EXPECT_TRUE(mentions(error_of(inserted(kMinimal, 5, "  selective: yes")), "configs/x.yaml:5: " + expected + "'yes'"));
+  EXPECT_TRUE(mentions(error_of(inserted(kMinimal, 5, "  selective: [delta, A]")),
+                       "configs/x.yaml:5: " + expected + "'[delta, A]'"));
+  EXPECT_TRUE(mentions(error_of(inserted(kMinimal, 5, "  selective: delta")), "configs/x.yaml:5: " + expected + "'delta'"));
+  EXPECT_TRUE(mentions(error_of(inserted(kMinimal, 5, "  selective: [B, B]")),
+                       "configs/x.yaml:5: model.selective: 'B' is listed twice"));
+  EXPECT_TRUE(mentions(error_of(kMinimal, {"model.selective=[delta, b]"}),
+                       "--set model.selective=[delta, b]: " + expected + "'[delta, b]'"));
+  EXPECT_TRUE(mentions(error_of(inserted(kMinimal, 5, "  a_init: s4d_lin")),
+                       "configs/x.yaml:5: model.a_init: expected one of s4d_real, s4d_lin_real, random, got 's4d_lin'"));
+  EXPECT_TRUE(mentions(error_of(inserted(kMinimal, 5, "  conv: none")),
+                       "configs/x.yaml:5: model.conv: expected true or false, got 'none'"));
+  EXPECT_TRUE(mentions(error_of(inserted(kMinimal, 5, "  gate: [z]")),
+                       "configs/x.yaml:5: model.gate: expected true or false, got '[z]'"));
+}
+
 TEST(RecipeErrors, SectionMustBeAMapping) {
   EXPECT_TRUE(mentions(error_of(plus(kMinimal, {"eval: 3"})),
                        "configs/x.yaml:9: eval: expected a mapping, got '3'"));
