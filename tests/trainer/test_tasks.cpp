@@ -204,8 +204,8 @@ TEST_F(TaskRun, WavFoldersTrainAClassifierAndALanguageModel) {
   EXPECT_NE(rate.output.find("audio at 16000 Hz, but data.sample_rate is 8000"), std::string::npos) << rate.output;
 }
 
-// The synthetic-task recipes, shrunk: training reports the recall accuracy, and `krait eval
-// --lengths` scores the induction-heads model at other lengths.
+// The synthetic-task recipes (Mamba and Transformer++), shrunk: training reports the recall
+// accuracy, and `krait eval --lengths` scores the induction-heads models at other lengths.
 TEST_F(TaskRun, SyntheticTasksTrainAndEvaluateAtSeveralLengths) {
   const std::vector<std::string> tiny{"train.device=cpu",      "train.precision=fp32", "model.d_model=16",
                                       "schedule.total_steps=6", "schedule.warmup_steps=1", "data.batch_size=4",
@@ -230,6 +230,20 @@ TEST_F(TaskRun, SyntheticTasksTrainAndEvaluateAtSeveralLengths) {
                              dir_ / "lengths.log");
   ASSERT_EQ(lengths.code, 0) << lengths.output;
   for (const char* row : {"| 16 |", "| 32 |", "| 128 |"}) EXPECT_NE(lengths.output.find(row), std::string::npos) << lengths.output;
+
+  // The Transformer++ recipes of both tasks: the same flow with the other backbone.
+  const Result copying_tfm = run_recipe("configs/synthetic/selective-copying-transformer.yaml", "copying-tfm",
+                                        {"data.seq_len=64", "data.copy_tokens=4"});
+  ASSERT_EQ(copying_tfm.code, 0) << copying_tfm.output;
+  EXPECT_NE(copying_tfm.output.find("(32 tokens) | accuracy"), std::string::npos) << copying_tfm.output;
+  const Result induction_tfm =
+      run_recipe("configs/synthetic/induction-heads-transformer.yaml", "induction-tfm", {"data.seq_len=32"});
+  ASSERT_EQ(induction_tfm.code, 0) << induction_tfm.output;
+  const Result lengths_tfm = run(std::string(KRAIT_BINARY) + " eval --checkpoint " +
+                                     checkpoint_path((dir_ / "induction-tfm").string(), 6) + " --lengths 16,96",
+                                 dir_ / "lengths-tfm.log");
+  ASSERT_EQ(lengths_tfm.code, 0) << lengths_tfm.output;
+  for (const char* row : {"| 16 |", "| 96 |"}) EXPECT_NE(lengths_tfm.output.find(row), std::string::npos) << lengths_tfm.output;
 
   const Result not_synthetic = run(std::string(KRAIT_BINARY) + " eval --checkpoint " +
                                        checkpoint_path((dir_ / "induction").string(), 6) +
