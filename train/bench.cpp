@@ -11,22 +11,13 @@
 #include "optim/adamw.h"
 #include "optim/clip.h"
 #include "train/data_pipeline.h"
+#include "train/flops.h"
 
 namespace krait::train {
 namespace {
 
 void wait_for(Device device) {
   if (device.is_cuda()) cuda::synchronize(device.index);
-}
-
-// Training FLOPs per token: 6 per parameter (forward 2, backward 4), plus for a Transformer the attention
-// scores and their weighted sum, 12 n_layer d_model L (PaLM's count, Chowdhery et al. 2022, appendix B: the
-// whole L x L score matrix, although a causal kernel computes only about half of it). Mamba's scan is
-// left out, as its O(L d_inner d_state) is small next to 6N.
-double flops_per_token(const ModelSpec& spec, int64_t parameters, int64_t seq_len) {
-  double flops = 6.0 * double(parameters);
-  if (spec.is_transformer()) flops += 12.0 * double(spec.n_layer()) * double(spec.d_model()) * double(seq_len);
-  return flops;
 }
 
 }  // namespace

@@ -31,8 +31,7 @@ struct TrainBenchResult {
   double step_ms = 0;
   double tokens_per_s = 0;
   double peak_memory_gib = 0;  // device memory held by tensors at the peak (CUDA only)
-  double mfu = 0;              // model FLOPs/s over peak_tflops: 6 * parameters per token (+ 12 n_layer d_model
-                               // seq_len for a Transformer's attention) * tokens/s
+  double mfu = 0;              // model FLOPs/s over peak_tflops: flops_per_token (train/flops.h) * tokens/s
 };
 
 TrainBenchResult bench_train(const TrainBenchOptions& options);

@@ -1,10 +1,15 @@
 // train/dump.cpp — `krait dump` (see dump.h).
 #include "train/dump.h"
 
+#include <charconv>
+#include <cstring>
+#include <fstream>
+
 #include "autograd/ops.h"
 #include "autograd/tape.h"
 #include "common/error.h"
 #include "common/rng.h"
+#include "data/token_shard.h"
 #include "train/checkpoint_file.h"
 
 namespace krait::train {
@@ -27,6 +32,41 @@ void put_config(CheckpointWriter& out, const MambaConfig& c) {
   out.put_double("config/norm_eps", c.norm_eps);
 }
 
+// The first `count` ids of a token shard or a text file of whitespace-separated decimal ids.
+std::vector<int64_t> read_token_ids(const std::string& path, size_t count, int64_t vocab_size) {
+  std::ifstream in(path, std::ios::binary);
+  KRAIT_CHECK(in, "dump --tokens: cannot open '", path, "': ", std::strerror(errno));
+  char magic[sizeof data::kTokenShardMagic] = {};
+  in.read(magic, sizeof magic);
+  std::vector<int64_t> ids;
+  if (in.gcount() == sizeof magic && std::memcmp(magic, data::kTokenShardMagic, sizeof magic) == 0) {
+    const data::TokenShardFile shard(path);
+    KRAIT_CHECK(shard.size() >= count, "dump --tokens: '", path, "' holds ", shard.size(), " ids; the batch needs ",
+                count);
+    std::vector<int32_t> values(count);
+    shard.read(0, count, values.data());
+    ids.assign(values.begin(), values.end());
+  } else {
+    in.clear();
+    in.seekg(0);
+    std::string word;
+    while (ids.size() < count && in >> word) {
+      int64_t id = -1;
+      const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), id);
+      KRAIT_CHECK(ec == std::errc() && end == word.data() + word.size() && id >= 0, "dump --tokens: '", path,
+                  "': id ", ids.size(), " is '", word, "', not a non-negative integer");
+      ids.push_back(id);
+    }
+    KRAIT_CHECK(ids.size() == count, "dump --tokens: '", path, "' holds ", ids.size(), " ids; the batch needs ",
+                count);
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    KRAIT_CHECK(ids[i] < vocab_size, "dump --tokens: '", path, "': id ", i, " is ", ids[i],
+                ", not below the model's vocab_size ", vocab_size);
+  }
+  return ids;
+}
+
 }  // namespace
 
 DumpResult dump_gradients(const Model& model, const MambaConfig& config, Device device, const DumpOptions& o,
@@ -39,16 +79,23 @@ DumpResult dump_gradients(const Model& model, const MambaConfig& config, Device 
               "it has no model.conv: false, model.gate: false or partial model.selective");
   KRAIT_CHECK(o.batch > 0 && o.seq_len > 0, "dump: batch and seq-len must be positive, got ", o.batch, " and ",
               o.seq_len);
-  // Each row is seq_len + 1 random tokens; ids are its first seq_len, targets its last seq_len.
-  Rng rng(o.seed);
+  // Each row is seq_len + 1 tokens (random, or the file's); ids are its first seq_len, targets its last.
+  const size_t row_len = static_cast<size_t>(o.seq_len + 1);
+  std::vector<int64_t> tokens;
+  if (o.tokens_path.empty()) {
+    Rng rng(o.seed);
+    tokens.resize(o.batch * row_len);
+    for (int64_t& id : tokens) id = static_cast<int64_t>(rng.below(config.vocab_size));
+  } else {
+    tokens = read_token_ids(o.tokens_path, o.batch * row_len, config.vocab_size);
+  }
   std::vector<int64_t> ids, targets;
   ids.reserve(o.batch * o.seq_len);
   targets.reserve(o.batch * o.seq_len);
   for (int64_t b = 0; b < o.batch; ++b) {
-    std::vector<int64_t> row(o.seq_len + 1);
-    for (int64_t& id : row) id = static_cast<int64_t>(rng.below(config.vocab_size));
-    ids.insert(ids.end(), row.begin(), row.end() - 1);
-    targets.insert(targets.end(), row.begin() + 1, row.end());
+    const auto row = tokens.begin() + b * row_len;
+    ids.insert(ids.end(), row, row + o.seq_len);
+    targets.insert(targets.end(), row + 1, row + row_len);
   }
   const Shape shape{o.batch, o.seq_len};
   const Tensor x = Tensor::from_indices(ids, shape, DType::I32, device);
@@ -64,12 +111,14 @@ DumpResult dump_gradients(const Model& model, const MambaConfig& config, Device 
   CheckpointWriter out;
   out.put_tensor("ids", Tensor::from_indices(ids, shape));
   out.put_tensor("targets", Tensor::from_indices(targets, shape));
-  out.put_tensor("logits", logits.to(DType::F32));
+  // f32, or f64 for an f64 model (bf16 logits widen to f32).
+  const DType out_dtype = model.compute_dtype() == DType::F64 ? DType::F64 : DType::F32;
+  out.put_tensor("logits", logits.to(out_dtype));
   out.put_double("loss", r.loss);
   for (const Parameter& p : model.parameters()) {
     const Tensor grad = p.value.grad();
     KRAIT_CHECK(grad.defined(), "dump: parameter ", p.name, " received no gradient");
-    out.put_tensor("grad/" + p.name, grad.to(DType::F32));
+    out.put_tensor("grad/" + p.name, grad.to(out_dtype));
     ++r.parameters;
   }
   put_config(out, config);

@@ -1,10 +1,10 @@
 // train/dump.h — `krait dump`: one forward, loss and backward of a loaded model on a deterministic
-// random batch, written to an HDF5 file (through CheckpointWriter) for comparison with an
+// random batch (or the ids of a file), written to an HDF5 file (through CheckpointWriter) for comparison with an
 // independent implementation (tools/torch_check.py rebuilds the model in PyTorch).
 //
 // The file holds: ids, targets (i64, (batch, seq_len)); logits (f32, (batch, seq_len, padded
-// vocab), converted from bf16 under mixed precision); loss (f64, mean cross-entropy); grad/<param>
-// (f32) for every parameter; config/<field> (the model's MambaConfig, ints and doubles; booleans
+// vocab), converted from bf16 under mixed precision; f64 for an f64 model); loss (f64, mean
+// cross-entropy); grad/<param> (f32; f64 for an f64 model) for every parameter; config/<field> (the model's MambaConfig, ints and doubles; booleans
 // as 0/1; dt_rank resolved, padded_vocab_size added); compute_dtype and device (strings).
 #pragma once
 
@@ -20,6 +20,12 @@ struct DumpOptions {
   int64_t batch = 2;
   int64_t seq_len = 64;
   uint64_t seed = 0;  // of the random token ids
+  // A file of ids to use instead: whitespace-separated decimal ids, or a token shard
+  // (data/token_shard.h). Its first batch x (seq_len + 1) ids make the rows (ids: each row's first
+  // seq_len, targets: its last seq_len); it must hold that many, each below the model's vocab_size.
+  std::string tokens_path;
+  // The parameters' dtype: F32, or F64 (CPU only, for exact comparisons).
+  DType dtype = DType::F32;
 };
 
 struct DumpResult {

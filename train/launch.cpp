@@ -83,34 +83,13 @@ struct Rank {
   bool running = false;
 };
 
-std::string self_executable() {
-  char path[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  KRAIT_CHECK(n > 0, "launch: cannot read /proc/self/exe: ", std::strerror(errno));
-  return std::string(path, static_cast<size_t>(n));
-}
-
 // This process's environment with the rank's torchrun variables set.
 std::vector<std::string> rank_environment(int rank, int world_size, int port) {
-  const std::vector<std::string> names = {"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"};
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string_view entry(*e);
-    const std::string name(entry.substr(0, entry.find('=')));
-    if (std::find(names.begin(), names.end(), name) == names.end()) env.emplace_back(entry);
-  }
-  const std::vector<std::string> values = {std::to_string(rank), std::to_string(rank), std::to_string(world_size),
-                                           "127.0.0.1", std::to_string(port)};
-  for (size_t i = 0; i < names.size(); ++i) env.push_back(names[i] + "=" + values[i]);
-  return env;
-}
-
-// Null-terminated pointers into `strings`, for execve.
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (std::string& s : strings) pointers.push_back(s.data());
-  pointers.push_back(nullptr);
-  return pointers;
+  return environment_with({{"RANK", std::to_string(rank)},
+                           {"LOCAL_RANK", std::to_string(rank)},
+                           {"WORLD_SIZE", std::to_string(world_size)},
+                           {"MASTER_ADDR", "127.0.0.1"},
+                           {"MASTER_PORT", std::to_string(port)}});
 }
 
 std::pair<UniqueFd, UniqueFd> make_pipe() {
@@ -294,6 +273,33 @@ class Job {
 };
 
 }  // namespace
+
+std::string self_executable() {
+  char path[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  KRAIT_CHECK(n > 0, "cannot read /proc/self/exe: ", std::strerror(errno));
+  return std::string(path, static_cast<size_t>(n));
+}
+
+std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& set) {
+  const auto is_set = [&set](const std::string& name) {
+    return std::any_of(set.begin(), set.end(), [&name](const auto& entry) { return entry.first == name; });
+  };
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    if (!is_set(std::string(entry.substr(0, entry.find('='))))) env.emplace_back(entry);
+  }
+  for (const auto& [name, value] : set) env.push_back(name + "=" + value);
+  return env;
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
 
 int launch(const LaunchOptions& options, std::ostream& out, std::ostream& err) {
   KRAIT_CHECK(options.nproc >= 1, "launch: --nproc must be at least 1, got ", options.nproc);

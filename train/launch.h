@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace krait::train {
@@ -29,5 +30,12 @@ inline constexpr std::chrono::seconds kStopGrace{10};
 // SIGINT and SIGTERM sent to this process are forwarded to every rank at once. Returns 0 once every rank has exited 0; otherwise throws
 // krait::Error naming the first rank that failed and how ("rank 1 exited with status 1").
 int launch(const LaunchOptions& options, std::ostream& out, std::ostream& err);
+
+// Helpers for starting copies of this binary (also used by `krait sweep run`, train/sweep_runner.h):
+// its path (/proc/self/exe); this process's environment with set's variables replaced or added; and
+// null-terminated pointers into strings, for execve.
+std::string self_executable();
+std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& set);
+std::vector<char*> c_strings(std::vector<std::string>& strings);
 
 }  // namespace krait::train

@@ -1,8 +1,9 @@
 // train/main.cpp — the krait command line: train (one rank of a data-parallel job when launched so),
-// launch, eval, info, bench and dump. The only place that prints an error and exits; everything
+// launch, eval, info, bench, dump, convert and sweep. The only place that prints an error and exits; everything
 // below throws krait::Error.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <map>
 
 #include "common/error.h"
 #include "train/bench.h"
@@ -11,8 +12,11 @@
 #include "train/distributed.h"
 #include "train/dump.h"
 #include "train/evaluate.h"
+#include "train/hf_convert.h"
 #include "train/launch.h"
 #include "train/recipe.h"
+#include "train/sweep_report.h"
+#include "train/sweep_runner.h"
 #include "train/trainer.h"
 
 namespace {
@@ -43,11 +47,12 @@ Recipe recipe_for(const CheckpointReader& ckpt, const std::string& checkpoint,
   return parse_recipe(ckpt.get_string("recipe"), checkpoint + ":/recipe", overrides);
 }
 
-// The checkpoint's model: its recipe's backbone and head (num_classes as resolved in training).
-std::unique_ptr<Model> load_model(const CheckpointReader& ckpt, const Recipe& recipe) {
+// The checkpoint's model: its recipe's backbone and head (num_classes as resolved in training), with
+// f32 parameters (or f64 ones, for dump --dtype f64).
+std::unique_ptr<Model> load_model(const CheckpointReader& ckpt, const Recipe& recipe, DType dtype = DType::F32) {
   KRAIT_CHECK(recipe.model.task != Task::Classify || recipe.model.num_classes >= 2, ckpt.path(),
               ": a classifier's recipe must name model.num_classes (the training run writes it)");
-  auto model = build_model(recipe.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, recipe.device()});
+  auto model = build_model(recipe.model, static_cast<uint64_t>(recipe.train.seed), {dtype, recipe.device()});
   if (recipe.train.precision == Precision::BF16) model->set_compute_dtype(DType::BF16);
   for (const Parameter& p : model->parameters()) ckpt.read_into("model/" + p.name, p.value);
   return model;
@@ -123,11 +128,23 @@ int run_dump(const std::string& checkpoint, const std::string& config, const std
   const Recipe recipe = recipe_for(ckpt, checkpoint, config, overrides);
   KRAIT_CHECK(recipe.model.backbone == "mamba", "dump: compares a Mamba language model with PyTorch's "
               "MambaForCausalLM; this checkpoint's backbone is ", recipe.model.backbone);
-  const auto model = load_model(ckpt, recipe);
+  KRAIT_CHECK(options.dtype != DType::F64 || (recipe.device().is_cpu() && recipe.train.precision == Precision::FP32),
+              "dump --dtype f64: runs on the cpu in full precision (train.device: cpu, train.precision: fp32)");
+  const auto model = load_model(ckpt, recipe, options.dtype);
   const DumpResult r = dump_gradients(*model, recipe.model.mamba, recipe.device(), options, out);
   std::printf("%s: %s on %s, batch %lld x %lld, loss %.6f, %lld gradients\n", out.c_str(),
               dtype_name(model->compute_dtype()), recipe.train.device.c_str(), (long long)options.batch,
               (long long)options.seq_len, r.loss, (long long)r.parameters);
+  return 0;
+}
+
+// krait convert: exactly one of from_hf (a Hugging Face folder) and to_hf (a Krait checkpoint).
+int run_convert(const std::string& from_hf, const std::string& to_hf, const std::string& out) {
+  KRAIT_CHECK(from_hf.empty() != to_hf.empty(), "convert: give one of --from-hf DIR and --to-hf CHECKPOINT");
+  const ConvertReport r = from_hf.empty() ? convert_to_hf(to_hf, out) : convert_from_hf(from_hf, out);
+  std::printf("%s: Mamba LM, d_model %lld, %lld layers, vocab_size %lld (%lld rows), %lld tensors\n", r.written.c_str(),
+              (long long)r.config.d_model, (long long)r.config.n_layer, (long long)r.config.vocab_size,
+              (long long)r.config.padded_vocab_size(), (long long)r.tensors);
   return 0;
 }
 
@@ -189,6 +206,24 @@ int main(int argc, char** argv) {
   dump->add_option("--batch", dump_options.batch, "sequences")->capture_default_str();
   dump->add_option("--seq-len", dump_options.seq_len, "tokens per sequence")->capture_default_str();
   dump->add_option("--seed", dump_options.seed, "seed of the random token ids")->capture_default_str();
+  dump->add_option("--tokens", dump_options.tokens_path,
+                   "ids to use instead of random ones: whitespace-separated ids or a token shard (its first "
+                   "batch x (seq-len + 1))");
+  dump->add_option("--dtype", dump_options.dtype, "parameter dtype: f32, or f64 (cpu only, exact comparisons)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, DType>{{"f32", DType::F32}, {"f64", DType::F64}}))
+      ->default_str("f32");
+
+  std::string convert_from_hf, convert_to_hf_checkpoint, convert_out;
+  auto* convert = app.add_subcommand(
+      "convert", "Hugging Face MambaForCausalLM checkpoints in and out: --from-hf DIR --out RUN_DIR, or "
+                 "--to-hf CHECKPOINT --out DIR");
+  auto* from_hf_opt = convert->add_option("--from-hf", convert_from_hf,
+                                          "a Hugging Face model folder (config.json and model.safetensors, or its "
+                                          "shards with model.safetensors.index.json)");
+  auto* to_hf_opt = convert->add_option("--to-hf", convert_to_hf_checkpoint, "a Krait checkpoint (.h5)");
+  from_hf_opt->excludes(to_hf_opt);
+  convert->add_option("--out", convert_out, "the run directory (--from-hf) or model folder (--to-hf) to write")
+      ->required();
 
   int64_t data_batches = 200;
   auto* bench_data_cmd = bench->add_subcommand(
@@ -217,6 +252,27 @@ int main(int argc, char** argv) {
   launch_cmd->add_option("command", launch_options.command, "the krait subcommand and its arguments, after --")
       ->required();
 
+  std::string sweep_file;
+  SweepRunOptions sweep_options;
+  auto* sweep = app.add_subcommand("sweep", "scaling-law sweeps: a grid of krait train runs from a sweep file");
+  sweep->require_subcommand(1);
+  auto* sweep_run = sweep->add_subcommand(
+      "run", "train every run of the sweep not yet finished (resumes interrupted ones; safe to kill and restart)");
+  sweep_run->add_option("sweep", sweep_file, "sweep YAML file")->required()->check(CLI::ExistingFile);
+  sweep_run->add_option("--gpus", sweep_options.gpus, "one run per listed GPU at a time, e.g. --gpus 0,1,2,3")
+      ->delimiter(',');
+  sweep_run->add_option("--parallel", sweep_options.parallel, "without --gpus: runs at a time")->capture_default_str();
+  sweep_run->add_flag("--dry-run", sweep_options.dry_run, "print the runs and their krait train commands only");
+  auto* sweep_status = sweep->add_subcommand("status", "print the sweep's runs and their states");
+  sweep_status->add_option("sweep", sweep_file, "sweep YAML file")->required()->check(CLI::ExistingFile);
+  bool report_offset = false;
+  std::string report_out;
+  auto* sweep_report = sweep->add_subcommand(
+      "report", "table, CSV, power-law fits of loss vs FLOPs per arch, and plots (SVG and PNG) of the sweep's runs");
+  sweep_report->add_option("sweep", sweep_file, "sweep YAML file")->required()->check(CLI::ExistingFile);
+  sweep_report->add_flag("--fit-offset", report_offset, "fit L = e + a C^-b instead of L = a C^-b");
+  sweep_report->add_option("--out", report_out, "report folder (default: the sweep's out/report)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(config, overrides, force_nccl);
@@ -232,6 +288,13 @@ int main(int argc, char** argv) {
     }
     if (*dump) return run_dump(checkpoint, config, overrides, dump_options, dump_out);
     if (*launch_cmd) return launch(launch_options, std::cout, std::cerr);
+    if (*sweep_run) return run_sweep(sweep_file, sweep_options, std::cout);
+    if (*sweep_report) return run_sweep_report(sweep_file, report_offset, report_out, std::cout);
+    if (*sweep_status) {
+      print_sweep_status(sweep_file, std::cout);
+      return 0;
+    }
+    if (*convert) return run_convert(convert_from_hf, convert_to_hf_checkpoint, convert_out);
   } catch (const std::exception& e) {
     std::cerr << "krait: error: " << e.what() << "\n";
     return 1;

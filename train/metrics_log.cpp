@@ -34,7 +34,8 @@ void drop_records_after(const std::string& path, int64_t last_step) {
   std::filesystem::rename(tmp, path);
 }
 
-// JSON has no NaN or infinity: they are written as strings, which krait-plot skips.
+}  // namespace
+
 std::string json_number(double v) {
   if (std::isnan(v)) return "\"nan\"";
   if (std::isinf(v)) return v > 0 ? "\"inf\"" : "\"-inf\"";
@@ -43,7 +44,6 @@ std::string json_number(double v) {
   return buf;
 }
 
-// A JSON string literal: quotes, backslashes and control characters escaped.
 std::string json_string(const std::string& text) {
   std::string out = "\"";
   for (const char c : text) {
@@ -60,8 +60,6 @@ std::string json_string(const std::string& text) {
   }
   return out + "\"";
 }
-
-}  // namespace
 
 MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(path) {
   if (resume_step >= 0)

@@ -1,6 +1,6 @@
 // train/metrics_log.h — MetricsLog: the run's metrics file, one JSON object per line (JSON Lines),
 // one "train" record per optimizer step and one "eval" record per evaluation; krait-plot reads it.
-// Also the human progress line.
+// Also the JSON scalars it writes (run summaries write them too) and the human progress line.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,12 @@ class MetricsLog {
   std::string path_;
   std::ofstream out_;
 };
+
+// A number as JSON text, "%.9g"; JSON has no NaN or infinity, so they are written as the strings
+// "nan", "inf" and "-inf" (krait-plot skips them).
+std::string json_number(double v);
+// A JSON string literal: quotes, backslashes and control characters escaped.
+std::string json_string(const std::string& text);
 
 // "1:02:03" or "2:03" for a number of seconds.
 std::string format_duration(double seconds);

@@ -16,6 +16,7 @@
 #include "train/metrics_log.h"
 #include "train/pretrained.h"
 #include "train/run_dir.h"
+#include "train/run_summary.h"
 #include "train/zero1.h"
 
 namespace krait::train {
@@ -346,6 +347,11 @@ TrainSummary Trainer::run() {
   summary.final_eval_loss = last_eval_loss_;
   summary.final_eval_accuracy = last_eval_accuracy_;
   summary.nonfinite_skips = nonfinite_skips_;
+  summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // A finished run started again trains nothing: its summary stays the one that finished it.
+  const std::filesystem::path summary_path = std::filesystem::path(recipe_.train.run_dir) / kRunSummaryFile;
+  if (writes() && (step_ > summary.first_step || !std::filesystem::exists(summary_path)))
+    write_run_summary(make_run_summary(recipe_, *model_, summary), summary_path);
   return summary;
 }
 

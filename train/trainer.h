@@ -26,12 +26,14 @@ struct TrainSummary {
   double final_eval_loss = 0;      // NaN without a validation set
   double final_eval_accuracy = 0;  // NaN unless a classifier was evaluated
   int64_t nonfinite_skips = 0;
+  double wall_s = 0;               // this process's training time
 };
 
 class Trainer {
  public:
   // Builds everything from the recipe; resumes from the newest checkpoint in recipe.train.run_dir,
-  // or else starts from train.init_from when set. Progress lines go to `progress`. With a
+  // or else starts from train.init_from when set. Progress lines go to `progress`. At the last step
+  // rank 0 writes RUN_DIR/summary.json (train/run_summary.h). With a
   // communicator of several ranks (the caller keeps it alive), this rank trains on its rows of every global micro-batch, the
   // gradients are averaged over the ranks (grad_sync.h), evaluations are summed over them, and only
   // rank 0 writes metrics, the resolved recipe and checkpoints.

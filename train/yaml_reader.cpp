@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <fstream>
 #include <system_error>
 
 #include "common/error.h"
@@ -153,6 +154,18 @@ void apply_override(YAML::Node& root, const std::string& assignment, const std::
   }
   section[keys.back()] = value;
   where.add_override(created.empty() ? key_path : created, label);
+}
+
+YAML::Node load_yaml_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open " + what + " '" + path + "'");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML (column " +
+                std::to_string(e.mark.column + 1) + "): " + e.msg);
+  }
 }
 
 MapReader::MapReader(const YAML::Node& node, std::string path, KeyLocations& where)

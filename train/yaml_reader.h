@@ -1,7 +1,7 @@
 // train/yaml_reader.h — strict reading of YAML configuration documents: KeyLocations (where each
 // key path came from, for error messages), apply_override (`--set key.path=value`), MapReader
-// (typed reads of one mapping that reject wrong types, duplicate keys and keys nobody asked for)
-// and format_number.
+// (typed reads of one mapping that reject wrong types, duplicate keys and keys nobody asked for),
+// load_yaml_file and format_number.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -48,6 +48,10 @@ class KeyLocations {
 // section it created) to label. Throws naming label when the assignment is malformed.
 void apply_override(YAML::Node& root, const std::string& assignment, const std::string& label,
                     KeyLocations& where);
+
+// The YAML document in the file at path; throws krait::Error "cannot open <what> '<path>'" or
+// "<path>:<line>: invalid YAML (column c): ..." .
+YAML::Node load_yaml_file(const std::string& path, const std::string& what);
 
 // The shortest text that reads back as the same double: "0.1", "0.0005", "3", "1e-05".
 std::string format_number(double value);
@@ -96,6 +100,9 @@ class MapReader {
   }
   // The mapping under key (empty when absent).
   MapReader section(const std::string& key);
+  // The raw value under key (undefined when absent), for shapes the typed reads do not cover
+  // (lists of mappings); the key becomes allowed.
+  YAML::Node node(const std::string& key) { return value(key); }
   // Throws naming key when the mapping lacks it.
   void require(const std::string& key) const;
   // Throws naming the first key that no read asked for.

@@ -97,5 +97,18 @@ TEST(Ticks, LabelsShowTheDecimalsTheStepNeeds) {
   EXPECT_EQ(tick_labels({0.02, 2.4000000000000004, 20000}, true), (std::vector<std::string>{"0.02", "2.4", "20k"}));
 }
 
+TEST(Ticks, WideLogAxesLabelPowersOfTen) {
+  const auto decades = log_ticks(2e15, 3e19);  // five decades: powers of ten alone
+  EXPECT_EQ(tick_labels(decades, true), (std::vector<std::string>{"10^15", "10^16", "10^17", "10^18", "10^19", "10^20"}));
+  const auto minor = log_ticks(1.5e6, 4e7);  // two decades: 1-2-5 ticks, the 2s and 5s unlabelled
+  EXPECT_EQ(minor, (std::vector<double>{1e6, 2e6, 5e6, 1e7, 2e7, 5e7}));
+  EXPECT_EQ(tick_labels(minor, true), (std::vector<std::string>{"10^6", "", "", "10^7", "", ""}));
+  const auto narrow = log_ticks(2.2e17, 7.7e17);  // within a decade: no power of ten to label
+  EXPECT_EQ(tick_labels(narrow, true), (std::vector<std::string>{"2e17", "4e17", "6e17", "8e17"}));
+  EXPECT_EQ(tick_labels({1e-5, 1e-4, 1e-3}, true), (std::vector<std::string>{"10^-5", "10^-4", "10^-3"}));
+  EXPECT_EQ(power_of_ten_exponent("10^-4"), "-4");
+  EXPECT_EQ(power_of_ten_exponent("100"), "");
+}
+
 }  // namespace
 }  // namespace krait::plot

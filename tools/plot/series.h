@@ -21,6 +21,8 @@ struct Series {
   double line_width = 1.5;
   double opacity = 1.0;
   bool markers = false;  // a dot at every point
+  bool line = true;      // false: markers only (markers are then drawn whatever `markers` says)
+  bool dashed = false;   // a dashed line
 };
 
 // Trailing moving average: point i becomes the mean y of points max(0, i-window+1)..i

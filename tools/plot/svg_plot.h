@@ -1,25 +1,20 @@
-// tools/plot/svg_plot.h — PlotOptions and render_svg: draws series as an SVG line chart with a
-// title, axis labels, gridlines at nice ticks and a legend, optionally on a log-scale y axis.
+// tools/plot/svg_plot.h — render_svg: draws series as an SVG line chart (layout_plot's Scene) with a
+// title, axis labels, gridlines at nice ticks and a legend, optionally on log-scale axes.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "tools/plot/scene.h"
 #include "tools/plot/series.h"
 
 namespace krait::plot {
 
-struct PlotOptions {
-  std::string title;
-  std::string x_label;
-  std::string y_label;
-  bool log_y = false;  // points with y <= 0 are then left out
-  int width = 900;     // pixels
-  int height = 540;
-};
+// The Scene as a self-contained SVG document: <line>, <polyline>, <circle>, <rect> and <text>
+// elements in drawing order.
+std::string scene_svg(const Scene& scene);
 
-// The whole SVG document: one <polyline> per non-empty series (a lone point shows as a marker),
-// markers as <circle>s, and a legend entry per non-empty series in the plot corner with fewest points.
+// scene_svg(layout_plot(series, options)).
 std::string render_svg(const std::vector<Series>& series, const PlotOptions& options);
 
 }  // namespace krait::plot

@@ -44,6 +44,40 @@ double exact_step(double value) {
   return step;
 }
 
+// Whether `value` (> 0) is a power of ten, and which.
+bool power_of_ten(double value, int& exponent) {
+  exponent = static_cast<int>(std::lround(std::log10(value)));
+  return std::abs(value / std::pow(10.0, exponent) - 1) < 1e-9;
+}
+
+// "2e17", "1.5e-05" -> "1.5e-5": %g without the exponent's plus sign and leading zeros.
+std::string scientific(double value) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.3g", value);
+  std::string out = text;
+  const size_t e = out.find('e');
+  if (e == std::string::npos) return out;
+  std::string exponent = out.substr(e + 1);
+  const bool negative = exponent[0] == '-';
+  exponent.erase(0, exponent.find_first_not_of("+-0"));
+  return out.substr(0, e + 1) + (negative ? "-" : "") + exponent;
+}
+
+// Log-axis labels for ticks reaching outside [1e-3, 1e6) (see tick_labels).
+std::vector<std::string> wide_log_labels(const std::vector<double>& ticks) {
+  std::vector<std::string> labels;
+  bool any_power = false;
+  for (double t : ticks) {
+    int exponent = 0;
+    const bool power = power_of_ten(t, exponent);
+    any_power = any_power || power;
+    labels.push_back(power ? "10^" + std::to_string(exponent) : "");
+  }
+  if (!any_power)
+    for (size_t i = 0; i < ticks.size(); ++i) labels[i] = scientific(ticks[i]);
+  return labels;
+}
+
 }  // namespace
 
 std::vector<double> nice_ticks(double lo, double hi, int target) {
@@ -88,9 +122,15 @@ std::vector<std::string> tick_labels(const std::vector<double>& ticks, bool log)
   double biggest = 0;
   for (double t : ticks) biggest = std::max(biggest, std::abs(t));
   const double step = ticks.size() > 1 ? std::abs(ticks[1] - ticks[0]) : std::max(biggest, 1.0);
+  const bool wide = std::any_of(ticks.begin(), ticks.end(), [](double t) { return t >= 1e6 || t < 1e-3; });
+  if (log && wide) return wide_log_labels(ticks);
   std::vector<std::string> labels;
   for (double t : ticks) labels.push_back(log ? format_tick(t, exact_step(t), t) : format_tick(t, step, biggest));
   return labels;
+}
+
+std::string power_of_ten_exponent(const std::string& label) {
+  return label.starts_with("10^") ? label.substr(3) : "";
 }
 
 }  // namespace krait::plot

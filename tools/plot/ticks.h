@@ -20,7 +20,12 @@ std::vector<double> log_ticks(double lo, double hi);
 
 // Labels for ticks: decimals enough for the step between ticks ("0.5", "0.0002"), k/M/G suffixes
 // for large values ("250k", "1.5M"), exponents for tiny steps. On a log axis each tick is labelled
-// on its own, with the decimals its value needs ("0.02", "2.4", "20k").
+// on its own, with the decimals its value needs ("0.02", "2.4", "20k"), while all ticks lie in
+// [1e-3, 1e6); beyond, powers of ten read "10^k" and the 2s and 5s between them are left unlabelled
+// (""), or, when no tick is a power of ten, every tick reads like "2e17".
 std::vector<std::string> tick_labels(const std::vector<double>& ticks, bool log);
+
+// A label's exponent when it reads "10^k" (k), else "": renderers draw k as a superscript.
+std::string power_of_ten_exponent(const std::string& label);
 
 }  // namespace krait::plot
