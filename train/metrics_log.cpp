@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "train/json.h"
 
 namespace krait::train {
 namespace {
@@ -44,23 +45,6 @@ std::string json_number(double v) {
   return buf;
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(path) {
   if (resume_step >= 0)
     drop_records_after(path, resume_step);
@@ -77,7 +61,7 @@ void MetricsLog::write(const std::string& kind, int64_t step,
   for (const auto& [key, value] : fields) line << ",\"" << key << "\":" << json_number(value);
   if (classes != nullptr) {
     line << ",\"classes\":[";
-    for (size_t i = 0; i < classes->names.size(); ++i) line << (i ? "," : "") << json_string(classes->names[i]);
+    for (size_t i = 0; i < classes->names.size(); ++i) line << (i ? "," : "") << json_quote(classes->names[i]);
     line << "],\"confusion\":[";
     for (size_t i = 0; i < classes->confusion.size(); ++i) {
       line << (i ? "," : "") << "[";

@@ -38,8 +38,6 @@ class MetricsLog {
 // A number as JSON text, "%.9g"; JSON has no NaN or infinity, so they are written as the strings
 // "nan", "inf" and "-inf" (krait-plot skips them).
 std::string json_number(double v);
-// A JSON string literal: quotes, backslashes and control characters escaped.
-std::string json_string(const std::string& text);
 
 // "1:02:03" or "2:03" for a number of seconds.
 std::string format_duration(double seconds);

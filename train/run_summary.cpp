@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "train/flops.h"
+#include "train/json.h"
 #include "train/metrics_log.h"
 #include "train/trainer.h"
 #include "train/yaml_reader.h"
@@ -63,9 +64,9 @@ std::string to_json(const RunSummary& s) {
   };
   const auto integer = [](int64_t v) { return std::to_string(v); };
   field("version", integer(s.version));
-  field("status", json_string(s.status));
-  field("backbone", json_string(s.backbone));
-  field("task", json_string(s.task));
+  field("status", json_quote(s.status));
+  field("backbone", json_quote(s.backbone));
+  field("task", json_quote(s.task));
   field("d_model", integer(s.d_model));
   field("n_layer", integer(s.n_layer));
   field("params_total", integer(s.params_total));
@@ -78,10 +79,10 @@ std::string to_json(const RunSummary& s) {
   field("final_eval_loss", number_or_null(s.final_eval_loss));
   field("final_eval_accuracy", number_or_null(s.final_eval_accuracy));
   field("train_flops", json_number(s.train_flops));
-  field("flops_formula", json_string(s.flops_formula));
+  field("flops_formula", json_quote(s.flops_formula));
   field("wall_s", json_number(s.wall_s));
   field("lr", json_number(s.lr));
-  field("recipe", json_string(s.recipe));
+  field("recipe", json_quote(s.recipe));
   out << "\n}\n";
   return out.str();
 }

@@ -206,6 +206,7 @@ std::string describe_status(int status) {
 enum class State { Pending, Running, Elsewhere, Finished, Failed };
 
 struct Slot {
+  explicit Slot(std::optional<int> gpu = std::nullopt) : gpu(gpu) {}
   std::optional<int> gpu;
   int plan = -1;  // the run it trains, or -1
   pid_t pid = -1;
@@ -220,7 +221,7 @@ class Runner {
     if (options.gpus.empty()) {
       slots_.resize(static_cast<size_t>(std::max(options.parallel, 1)));
     } else {
-      for (const int gpu : options.gpus) slots_.push_back({gpu});
+      for (const int gpu : options.gpus) slots_.emplace_back(gpu);
     }
     for (size_t i = 0; i < plans_.size(); ++i)
       if (finished_summary(plans_[i])) states_[i] = State::Finished;
@@ -277,7 +278,7 @@ class Runner {
         out_ << "FAILED " << p.run.name << ": " << why << "; the end of " << in_run(p, "train.log").string() << ":\n"
              << tail_lines(in_run(p, "train.log"), kLogTailLines);
       }
-      slot = Slot{slot.gpu};
+      slot = Slot(slot.gpu);
       changed = true;
     }
     return changed;

@@ -1,9 +1,11 @@
 // `krait sweep run` end to end on the CPU: the shipped tiny-cpu sweep, its runner killed (SIGKILL)
 // after the first run finished and started again, ends with every run's summary and does not train
-// the finished run twice; a failing run is reported and makes the exit status non-zero.
+// the finished run twice, and `krait sweep report` makes its table, fits and plots; a failing run is
+// reported and makes the exit status non-zero.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -43,7 +45,7 @@ class SweepTest : public ::testing::Test {
 TEST_F(SweepTest, KilledRunnerRestartsSkippingFinishedRuns) {
   const std::string sweep = KRAIT_SOURCE_DIR "/configs/sweeps/tiny-cpu.yaml";
   const std::vector<SweepRun> runs = expand_sweep(read_sweep(sweep));
-  ASSERT_EQ(runs.size(), 4u);
+  ASSERT_EQ(runs.size(), 6u);
   const auto summary = [&](size_t i) { return fx_.dir() / runs[i].run_dir / kRunSummaryFile; };
 
   const pid_t first = spawn_krait({"sweep", "run", sweep}, (fx_.dir() / "runner1.log").string());
@@ -53,7 +55,7 @@ TEST_F(SweepTest, KilledRunnerRestartsSkippingFinishedRuns) {
   kill(first, SIGKILL);
   ASSERT_EQ(wait_exit_code(first), -SIGKILL) << "the sweep finished before it could be killed";
   ASSERT_TRUE(std::filesystem::exists(summary(0)));
-  ASSERT_FALSE(std::filesystem::exists(summary(3))) << "killed too late to test a restart";
+  ASSERT_FALSE(std::filesystem::exists(summary(5))) << "killed too late to test a restart";
   const std::string finished_first = read_text(summary(0));
 
   const std::string log2 = (fx_.dir() / "runner2.log").string();
@@ -61,7 +63,7 @@ TEST_F(SweepTest, KilledRunnerRestartsSkippingFinishedRuns) {
   const std::string out = read_text(log2);
   EXPECT_NE(out.find("1 already finished"), std::string::npos) << out;
   EXPECT_EQ(out.find("started " + runs[0].name), std::string::npos) << out;
-  EXPECT_NE(out.find("sweep done: 4 finished, 0 failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("sweep done: 6 finished, 0 failed"), std::string::npos) << out;
   EXPECT_EQ(read_text(summary(0)), finished_first);
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunSummary s = read_run_summary(summary(i));
@@ -77,7 +79,18 @@ TEST_F(SweepTest, KilledRunnerRestartsSkippingFinishedRuns) {
   for (const SweepRun& run : runs) EXPECT_NE(table.find("| " + run.name + " |"), std::string::npos) << table;
   size_t finished = 0;
   for (size_t at = 0; (at = table.find("finished:", at)) != std::string::npos; ++at) ++finished;
-  EXPECT_EQ(finished, 4u) << table;
+  EXPECT_EQ(finished, 6u) << table;
+
+  const std::string report_log = (fx_.dir() / "report.log").string();
+  ASSERT_EQ(wait_exit_code(spawn_krait({"sweep", "report", sweep}, report_log)), 0) << read_text(report_log);
+  const std::string report = read_text(report_log);
+  for (const SweepRun& run : runs) EXPECT_NE(report.find("| " + run.name + " |"), std::string::npos) << report;
+  for (const char* arch : {"mamba: L = ", "transformer: L = "}) EXPECT_NE(report.find(arch), std::string::npos) << report;
+  const std::filesystem::path out_dir = fx_.dir() / "runs/sweeps/tiny-cpu/report";
+  const std::string csv = read_text(out_dir / "runs.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7) << "a header and six runs:\n" << csv;
+  for (const char* plot : {"loss_vs_flops.svg", "loss_vs_flops.png", "loss_vs_params.svg", "loss_vs_params.png"})
+    EXPECT_GT(std::filesystem::file_size(out_dir / plot), 4000u) << plot;
 }
 
 TEST_F(SweepTest, FailingRunIsReportedAndTheOthersGoOn) {
