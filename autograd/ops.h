@@ -57,10 +57,12 @@ TensorList add_rms_norm(const Tensor& x, const Tensor& residual, const Tensor& w
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 enum class Reduction { Mean, Sum };
-// logits (N, V), targets (N) i32/i64. Rows whose target equals ignore_index contribute nothing;
-// Mean divides by the number of rows kept (0 when none are). Returns shape [].
+// logits (N, W), targets (N) i32/i64 in [0, classes). Rows whose target equals ignore_index contribute
+// nothing; Mean divides by the number of rows kept (0 when none are). Returns shape []. The classes are
+// the first `classes` columns (0 = all W): the rest, a padded vocabulary's extra columns, are left out
+// of the softmax and get a zero gradient, so the loss is the unpadded model's exactly.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100,
-                     Reduction reduction = Reduction::Mean);
+                     Reduction reduction = Reduction::Mean, int64_t classes = 0);
 
 // ---- sequence pooling (ops/pool.cpp), for classification heads ----
 enum class PoolMode { Mean, Last };
@@ -83,6 +85,15 @@ struct ScanInputs {
   bool delta_softplus = false;
 };
 Tensor selective_scan(const ScanInputs& in);
+// The same scan continuing from `state` (B, D, N) in u's dtype (zeros: from the start), which it
+// overwrites with the state after the last step: recurrent generation's prefill (L tokens) and step
+// (L = 1). Not differentiable: an error where the tape would record. The CPU runs the reference scan
+// (kernels/cpu/selective_scan.h); CUDA, whose scan kernel keeps no final state yet, runs
+// selective_scan_by_steps.
+Tensor selective_scan_stateful(const ScanInputs& in, const Tensor& state);
+// selective_scan_stateful composed of existing ops (slice, matmul, mul, exp, ...), one time step after
+// another, on any device: CUDA's path until it has a step kernel; public so that CPU tests check it.
+Tensor selective_scan_by_steps(const ScanInputs& in, const Tensor& state);
 
 // ---- Transformer ops (ops/attention.cpp, ops/rotary.cpp, ops/swiglu.cpp) ----
 // Causal multi-head softmax attention over a fused projection. qkv (B, L, 3 * H * Dh) holds, along

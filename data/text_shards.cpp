@@ -17,6 +17,7 @@ namespace krait::data {
 namespace {
 
 std::string read_file(const std::string& path) {
+  KRAIT_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, not a text file");
   std::ifstream file(path, std::ios::binary);
   KRAIT_CHECK(file, path, ": cannot open: ", std::strerror(errno));
   std::ostringstream contents;
@@ -33,6 +34,21 @@ void append_document(std::vector<int32_t>& shard, const ByteTokenizer& tokenizer
 }
 
 }  // namespace
+
+std::vector<std::string> text_files_in(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->path().filename().string().starts_with(".")) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file()) files.push_back(it->path().string());
+  }
+  KRAIT_CHECK(!files.empty(), dir, ": a directory with no files to read");
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 size_t valid_split_point(std::string_view text, double valid_fraction) {
   const size_t valid_bytes = static_cast<size_t>(std::llround(static_cast<double>(text.size()) * valid_fraction));
@@ -57,6 +73,10 @@ TextShardCounts text_files_to_shards(const std::vector<std::string>& files, cons
     append_document(train, tokenizer, std::string_view(text).substr(0, split));
     append_document(valid, tokenizer, std::string_view(text).substr(split));
   }
+  KRAIT_CHECK(!valid.empty() || !train.empty(), "no text: the ", files.size(), " input file",
+              files.size() == 1 ? " is" : "s are", " empty");
+  KRAIT_CHECK(!train.empty(), "no text for the train shard: the validation tail took all of it; lower the "
+              "valid fraction");
 
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);

@@ -1,5 +1,6 @@
 // data/text_shards.h — text_files_to_shards, the work behind krait-text2shard: byte-tokenize text
-// files and write them as a train shard and a validation shard that share no text.
+// files and write them as a train shard and a validation shard that share no text; text_files_in,
+// the files of a directory argument.
 #pragma once
 
 #include <cstddef>
@@ -19,9 +20,14 @@ struct TextShardCounts {
 
 // Each file is split in two at valid_split_point: the head goes to train, the tail to valid, and
 // each non-empty part is followed by end-of-text, so documents stay separated within a shard.
-// The files are held in memory while converting. Creates out_dir if needed.
+// The files are held in memory while converting. Creates out_dir if needed. Throws when a path is a
+// directory (expand it with text_files_in) or when the files hold no text for the train shard.
 TextShardCounts text_files_to_shards(const std::vector<std::string>& files, const std::string& out_dir,
                                      double valid_fraction, ShardFormat format);
+
+// The regular files under dir (recursively, names starting with '.' skipped) in sorted path order,
+// for krait-text2shard's directory arguments; throws when there are none.
+std::vector<std::string> text_files_in(const std::string& dir);
 
 // Where a text's validation tail begins: valid_fraction of its bytes from the end, moved forward
 // to the start of the next line so neither part holds a broken line (or, with no later newline,

@@ -4,10 +4,21 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "autograd/parameter.h"
 
 namespace krait {
+
+// A backbone run recurrently, for generation: it holds the state of a batch of sequences, from their
+// start, and advances it over each call's ids.
+class BackboneRecurrence {
+ public:
+  virtual ~BackboneRecurrence() = default;
+  // ids (B, L) continuing the sequences -> hidden states (B, L, d_model) in the compute dtype. No
+  // gradient is recorded.
+  virtual Tensor advance(const Tensor& ids) = 0;
+};
 
 class Backbone {
  public:
@@ -17,9 +28,15 @@ class Backbone {
   virtual Tensor forward(const Tensor& ids) const = 0;
   virtual const ParameterList& parameters() const = 0;
   virtual const Parameter& input_embedding() const = 0;  // (padded vocab, d_model)
+  // The vocabulary's real size: input_embedding()'s rows past it are padding (for speed), which no
+  // input uses and a language-model head's loss leaves out.
+  virtual int64_t vocab_size() const = 0;
   virtual int64_t d_model() const = 0;
   virtual void set_compute_dtype(DType dtype) = 0;
   virtual DType compute_dtype() const = 0;
+  // Generation: a recurrence over `batch` sequences, or nullptr when the backbone cannot run one
+  // token at a time (the Transformer, until it has a KV cache).
+  virtual std::unique_ptr<BackboneRecurrence> recurrence(int64_t /*batch*/) const { return nullptr; }
 };
 
 }  // namespace krait

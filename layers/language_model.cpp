@@ -1,16 +1,49 @@
 // layers/language_model.cpp — LanguageModel (see language_model.h).
 #include "layers/language_model.h"
 
+#include "autograd/tape.h"
 #include "common/error.h"
 #include "layers/init.h"
 
 namespace krait {
 namespace {
 
-Tensor next_token_loss(const Tensor& logits, const Tensor& targets, int64_t ignore_index, ops::Reduction reduction) {
-  const int64_t rows = targets.numel(), vocab = logits.size(-1);
-  return ops::cross_entropy(ops::reshape(logits, {rows, vocab}), targets.view({rows}), ignore_index, reduction);
+// The softmax runs over the real vocabulary only: the padded rows' logits take no probability mass.
+Tensor next_token_loss(const Tensor& logits, const Tensor& targets, int64_t vocab_size, int64_t ignore_index,
+                       ops::Reduction reduction) {
+  const int64_t rows = targets.numel(), width = logits.size(-1);
+  return ops::cross_entropy(ops::reshape(logits, {rows, width}), targets.view({rows}), ignore_index, reduction,
+                            vocab_size);
 }
+
+// Generation through the backbone's recurrence: a prefill is the prompts' forward, a step that of
+// one token each, and the head runs on the last position only.
+class LanguageModelGenerator final : public Generator {
+ public:
+  LanguageModelGenerator(const LanguageModel& model, std::unique_ptr<BackboneRecurrence> recurrence)
+      : model_(model), recurrence_(std::move(recurrence)) {}
+
+  Tensor prefill(const Tensor& ids) override {
+    KRAIT_CHECK(ids.dim() == 2 && ids.size(1) >= 1, "Generator::prefill: expected ids (batch, len >= 1), got ",
+                ids.describe());
+    return last_logits(ids);
+  }
+  Tensor step(const Tensor& ids) override {
+    KRAIT_CHECK(ids.dim() == 1, "Generator::step: expected ids (batch), got ", ids.describe());
+    return last_logits(ids.view({ids.size(0), 1}));
+  }
+
+ private:
+  Tensor last_logits(const Tensor& ids) {
+    const Tensor hidden = recurrence_->advance(ids);
+    NoGradGuard no_grad;
+    const int64_t len = hidden.size(1);
+    return model_.logits(ops::reshape(ops::slice(hidden, 1, len - 1, len), {hidden.size(0), hidden.size(2)}));
+  }
+
+  const LanguageModel& model_;
+  std::unique_ptr<BackboneRecurrence> recurrence_;
+};
 
 }  // namespace
 
@@ -24,17 +57,24 @@ LanguageModel::LanguageModel(std::unique_ptr<Backbone> backbone, bool tie_embedd
   }
 }
 
-Tensor LanguageModel::forward(const Tensor& ids) const {
-  const Tensor hidden = backbone_->forward(ids);
+Tensor LanguageModel::forward(const Tensor& ids) const { return logits(backbone_->forward(ids)); }
+
+Tensor LanguageModel::logits(const Tensor& hidden) const {
   const Tensor head = lm_head_.value.defined() ? lm_head_.value : backbone_->input_embedding().value;
   return ops::matmul(hidden, ops::cast(head, compute_dtype()), false, true);
+}
+
+std::unique_ptr<Generator> LanguageModel::generator(int64_t batch) const {
+  std::unique_ptr<BackboneRecurrence> recurrence = backbone_->recurrence(batch);
+  if (!recurrence) return nullptr;
+  return std::make_unique<LanguageModelGenerator>(*this, std::move(recurrence));
 }
 
 Tensor LanguageModel::loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index,
                            ops::Reduction reduction) const {
   KRAIT_CHECK(targets.shape() == ids.shape(), "LanguageModel::loss: targets ", targets.describe(),
               " do not match ids ", ids.describe());
-  return next_token_loss(forward(ids), targets, ignore_index, reduction);
+  return next_token_loss(forward(ids), targets, backbone_->vocab_size(), ignore_index, reduction);
 }
 
 ModelOutput LanguageModel::forward(const ModelBatch& batch, ops::Reduction reduction) const {
@@ -43,7 +83,8 @@ ModelOutput LanguageModel::forward(const ModelBatch& batch, ops::Reduction reduc
               " do not match ids ", batch.ids.describe());
   ModelOutput out;
   out.logits = forward(batch.ids);
-  out.loss = next_token_loss(out.logits, batch.targets, -100, reduction);
+  out.classes = backbone_->vocab_size();
+  out.loss = next_token_loss(out.logits, batch.targets, backbone_->vocab_size(), -100, reduction);
   return out;
 }
 

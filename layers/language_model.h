@@ -1,6 +1,7 @@
 // layers/language_model.h — LanguageModel: a backbone under a language-model head (next token, next
 // base, next audio sample): logits = hidden · W^T over the padded vocabulary, W tied to the input
-// embedding or its own `lm_head.weight`; the loss is next-token cross-entropy.
+// embedding or its own `lm_head.weight`; the loss is next-token cross-entropy over the real vocabulary
+// (the padded columns are left out of the softmax, so padding changes no loss and no gradient).
 #pragma once
 
 #include <memory>
@@ -21,6 +22,8 @@ class LanguageModel : public Model {
   const ParameterList& parameters() const override { return parameters_; }
   void set_compute_dtype(DType dtype) override { backbone_->set_compute_dtype(dtype); }
   DType compute_dtype() const override { return backbone_->compute_dtype(); }
+  // Through the backbone's recurrence; nullptr when it has none.
+  std::unique_ptr<Generator> generator(int64_t batch) const override;
 
   Tensor forward(const Tensor& ids) const;  // ids (B, L) -> logits (B, L, padded vocab)
   // Next-token cross-entropy of forward(ids) against targets (B, L), averaged over (or summed over)
@@ -28,6 +31,8 @@ class LanguageModel : public Model {
   Tensor loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index = -100,
               ops::Reduction reduction = ops::Reduction::Mean) const;
   const Backbone& backbone() const { return *backbone_; }
+  // The head: hidden (..., d_model) -> logits (..., padded vocab).
+  Tensor logits(const Tensor& hidden) const;
 
  private:
   std::unique_ptr<Backbone> backbone_;

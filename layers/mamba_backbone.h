@@ -8,6 +8,7 @@
 #include "layers/backbone.h"
 #include "layers/embedding.h"
 #include "layers/mamba_mixer.h"
+#include "layers/mamba_state.h"
 #include "layers/rms_norm.h"
 
 namespace krait {
@@ -23,8 +24,14 @@ class MambaBackbone final : public Backbone {
   MambaBackbone(const MambaConfig& config, const TensorOptions& options, Rng& rng);
 
   Tensor forward(const Tensor& ids) const override;
+  // The same for ids (B, L) continuing the sequences of `states` (one per layer, from
+  // MambaLayerState::zeros: their start), which it advances; no gradient (under NoGradGuard).
+  Tensor forward(const Tensor& ids, std::vector<MambaLayerState>& states) const;
+  // Its recurrence holds the states of every layer in the compute dtype (f32 or f64).
+  std::unique_ptr<BackboneRecurrence> recurrence(int64_t batch) const override;
   const ParameterList& parameters() const override { return parameters_; }
   const Parameter& input_embedding() const override { return embedding_.weight; }
+  int64_t vocab_size() const override { return config_.vocab_size; }
   int64_t d_model() const override { return config_.d_model; }
   void set_compute_dtype(DType dtype) override;
   DType compute_dtype() const override { return compute_dtype_; }
@@ -37,6 +44,9 @@ class MambaBackbone final : public Backbone {
   RMSNorm norm_f_;
   ParameterList parameters_;
   DType compute_dtype_;
+
+  // forward, with per-layer states or (null) from zero, differentiable.
+  Tensor run(const Tensor& ids, std::vector<MambaLayerState>* states) const;
 };
 
 }  // namespace krait

@@ -105,14 +105,28 @@ std::vector<Tensor> MambaMixer::project_in(const Tensor& hidden) const {
   return out;
 }
 
-Tensor MambaMixer::forward(const Tensor& hidden) const {
+Tensor MambaMixer::forward(const Tensor& hidden) const { return run(hidden, nullptr); }
+
+Tensor MambaMixer::forward(const Tensor& hidden, MambaLayerState& state) const { return run(hidden, &state); }
+
+// With a state, the conv runs over the state's d_conv - 1 inputs followed by x, whose last d_conv - 1
+// become the new state; the outputs at x's times are the same as a conv over the whole sequence.
+Tensor MambaMixer::conv(const Tensor& x, MambaLayerState* state) const {
+  if (!state) return ops::causal_conv1d(x, conv_weight.value, conv_bias.value);
+  const int64_t len = x.size(2), kept = config.d_conv - 1;
+  const Tensor window = ops::concat({state->conv, x}, 2);
+  state->conv = ops::slice(window, 2, len, len + kept);
+  return ops::slice(ops::causal_conv1d(window, conv_weight.value, conv_bias.value), 2, kept, kept + len);
+}
+
+Tensor MambaMixer::run(const Tensor& hidden, MambaLayerState* state) const {
   KRAIT_CHECK(hidden.dim() == 3 && hidden.size(2) == config.d_model, "MambaMixer: expected hidden (B, L, ",
               config.d_model, "), got ", hidden.describe());
   const Selectivity& s = config.selective;
   const DType dtype = hidden.dtype();
   const auto weight = [dtype](const Linear& l) { return ops::cast(l.weight.value, dtype); };
   const std::vector<Tensor> xz = project_in(hidden);
-  Tensor x = config.conv ? ops::causal_conv1d(xz[0], conv_weight.value, conv_bias.value) : xz[0];
+  Tensor x = config.conv ? conv(xz[0], state) : xz[0];
   x = ops::silu(x);
 
   ops::ScanInputs scan;
@@ -135,7 +149,8 @@ Tensor MambaMixer::forward(const Tensor& hidden) const {
   }
   scan.B = s.B ? *next++ : ops::cast(B.value, x.dtype());
   scan.C = s.C ? *next++ : ops::cast(C.value, x.dtype());
-  const Tensor y = ops::matmul(ops::selective_scan(scan), weight(out_proj), true, true);
+  const Tensor scanned = state ? ops::selective_scan_stateful(scan, state->ssm) : ops::selective_scan(scan);
+  const Tensor y = ops::matmul(scanned, weight(out_proj), true, true);
   return out_proj.bias.value.defined() ? ops::add(y, ops::cast(out_proj.bias.value, dtype)) : y;
 }
 

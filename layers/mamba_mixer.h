@@ -11,6 +11,7 @@
 
 #include "layers/linear.h"
 #include "layers/mamba_config.h"
+#include "layers/mamba_state.h"
 
 namespace krait {
 
@@ -19,6 +20,10 @@ class MambaMixer {
   MambaMixer(const std::string& name, const MambaConfig& config, const TensorOptions& options, Rng& rng);
 
   Tensor forward(const Tensor& hidden) const;  // (B, L, d_model) -> (B, L, d_model)
+  // The same for L tokens continuing the sequences of `state` (from MambaLayerState::zeros: their
+  // start), which it advances past them: generation's prefill (the prompt) and step (L = 1). No
+  // gradient: run it under NoGradGuard.
+  Tensor forward(const Tensor& hidden, MambaLayerState& state) const;
   void append_parameters(ParameterList& out) const;
 
   MambaConfig config;
@@ -36,6 +41,10 @@ class MambaMixer {
  private:
   // in_proj's outputs channel-major (B, d_inner, L): x, then z when gated.
   std::vector<Tensor> project_in(const Tensor& hidden) const;
+  // forward, with a recurrent state or (null) from zero, differentiable.
+  Tensor run(const Tensor& hidden, MambaLayerState* state) const;
+  // The causal conv of x (B, d_inner, L), continuing from state->conv when state is given.
+  Tensor conv(const Tensor& x, MambaLayerState* state) const;
 };
 
 }  // namespace krait

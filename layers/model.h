@@ -1,13 +1,16 @@
 // layers/model.h — Model, what the trainer, evaluation, dump, bench and the CLI see of a network:
-// a forward from a ModelBatch to a loss and outputs, its named and tagged parameters, and its compute
-// dtype. Backbones (layers/backbone.h) and heads (language model, classifier) make one; build_model
-// (layers/model_registry.h) makes one from a ModelSpec.
+// a forward from a ModelBatch to a loss and outputs, its named and tagged parameters, its compute
+// dtype, and optionally a Generator (layers/generator.h). Backbones (layers/backbone.h) and heads
+// (language model, classifier) make one; build_model (layers/model_registry.h) makes one from a
+// ModelSpec.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "autograd/ops.h"
 #include "autograd/parameter.h"
+#include "layers/generator.h"
 
 namespace krait {
 
@@ -27,6 +30,9 @@ struct ModelBatch {
 struct ModelOutput {
   Tensor loss;    // [] mean (or sum) over the targets or labels counted
   Tensor logits;  // LM: (B, L, padded vocab); Classify: (B, classes); in the compute dtype
+  // The logits' first columns that are classes (LM: the real vocabulary; the padded columns after it
+  // are no prediction); 0 = every column.
+  int64_t classes = 0;
 };
 
 class Model {
@@ -40,6 +46,9 @@ class Model {
   // bf16 (CUDA only) for mixed precision with fp32 master weights; by default the parameters' own.
   virtual void set_compute_dtype(DType dtype) = 0;
   virtual DType compute_dtype() const = 0;
+  // Recurrent generation over `batch` sequences, or nullptr when the model cannot generate (a
+  // classifier; a backbone without a recurrence). The generator refers to this model.
+  virtual std::unique_ptr<Generator> generator(int64_t /*batch*/) const { return nullptr; }
 
   int64_t num_parameters() const;
 };

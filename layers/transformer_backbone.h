@@ -32,6 +32,7 @@ class TransformerBackbone final : public Backbone {
   Tensor forward(const Tensor& ids) const override;
   const ParameterList& parameters() const override { return parameters_; }
   const Parameter& input_embedding() const override { return embedding_; }
+  int64_t vocab_size() const override { return config_.vocab_size; }
   int64_t d_model() const override { return config_.d_model; }
   void set_compute_dtype(DType dtype) override;
   DType compute_dtype() const override { return compute_dtype_; }

@@ -2,6 +2,7 @@
 // validation shard (see data/text_shards.h for how each file is split).
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -14,7 +15,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: krait-text2shard --out-dir DIR [--valid-fraction 0.05] [--format bin|h5] FILE...\n"
     "Writes DIR/train.bin and DIR/valid.bin (or .h5): byte tokens (vocab 257, id 256 = end-of-text).\n"
-    "The last valid-fraction of each file, from a line start, goes to valid; the rest to train.\n";
+    "The last valid-fraction of each file, from a line start, goes to valid; the rest to train.\n"
+    "A directory stands for the files under it, read in sorted path order (hidden ones skipped).\n"
+    "Input with no text is an error (exit 2).\n";
 
 struct Options {
   std::string out_dir;
@@ -75,12 +78,28 @@ Options parse(int argc, char** argv) {
 
 }  // namespace
 
+// The arguments with each directory replaced by its files, saying so.
+std::vector<std::string> input_files(const std::vector<std::string>& args) {
+  std::vector<std::string> files;
+  for (const std::string& arg : args) {
+    if (!std::filesystem::is_directory(arg)) {
+      files.push_back(arg);
+      continue;
+    }
+    const std::vector<std::string> in_dir = krait::data::text_files_in(arg);
+    std::cout << arg << ": a directory; reading its " << in_dir.size() << " files in sorted order\n";
+    files.insert(files.end(), in_dir.begin(), in_dir.end());
+  }
+  return files;
+}
+
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
   try {
-    const auto counts = krait::data::text_files_to_shards(options.files, options.out_dir, options.valid_fraction,
-                                                          options.format);
-    std::cout << "files: " << options.files.size() << "\n"
+    const std::vector<std::string> files = input_files(options.files);
+    const auto counts =
+        krait::data::text_files_to_shards(files, options.out_dir, options.valid_fraction, options.format);
+    std::cout << "files: " << files.size() << "\n"
               << "train: " << counts.train_path << " " << counts.train_tokens << " tokens\n"
               << "valid: " << counts.valid_path << " " << counts.valid_tokens << " tokens\n";
   } catch (const std::exception& e) {

@@ -134,7 +134,9 @@ def main():
         sys.exit(f"torch_check: the dump has no gradients of {', '.join(missing)}")
 
     logits = mamba_lm(ids, params, cfg)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    # Krait's loss leaves the padded vocabulary's columns out of the softmax.
+    vocab = cfg["vocab_size"]
+    loss = F.cross_entropy(logits[..., :vocab].reshape(-1, vocab), targets.reshape(-1))
     loss.backward()
     unused = sorted(name for name, p in params.items() if p.grad is None)
     if unused:

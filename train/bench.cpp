@@ -22,7 +22,17 @@ void wait_for(Device device) {
 
 }  // namespace
 
+void require_cuda_device(const std::string& what) {
+#if KRAIT_HAS_CUDA
+  constexpr const char* why = "this machine has none (no NVIDIA GPU or driver found)";
+#else
+  constexpr const char* why = "Krait was built without CUDA";
+#endif
+  KRAIT_CHECK(cuda_available(), what, ": needs a CUDA device, and ", why);
+}
+
 TrainBenchResult bench_train(const TrainBenchOptions& o) {
+  if (o.device.is_cuda()) require_cuda_device("bench train (train.device: " + o.device.str() + ")");
   ModelSpec spec = o.model;
   if (spec.task == Task::Classify && spec.num_classes == 0) spec.num_classes = 2;
   const auto model = build_model(spec, 1, {DType::F32, o.device});

@@ -34,7 +34,12 @@ struct TrainBenchResult {
   double mfu = 0;              // model FLOPs/s over peak_tflops: flops_per_token (train/flops.h) * tokens/s
 };
 
+// Checks options.device first (require_cuda_device for a CUDA one).
 TrainBenchResult bench_train(const TrainBenchOptions& options);
+
+// Throws "<what>: needs a CUDA device, and ..." when this build has no CUDA backend or the machine no
+// usable card (no driver included), before any CUDA call can fail with a driver message.
+void require_cuda_device(const std::string& what);
 
 // `krait bench data`: how fast the recipe's training data reaches the trainer — the time to open
 // (and validate) it, then batches drawn through the prefetching sampler as fast as they come.

@@ -18,14 +18,14 @@ Tensor host_i32(const std::vector<int32_t>& values, const Shape& shape, Device d
   return t.to(device);
 }
 
-// The argmax of each row of logits (..., width), on the host.
-std::vector<int64_t> argmax_rows(const Tensor& logits) {
+// The argmax of each row of logits (..., width) over its first `classes` columns (0 = all), on the host.
+std::vector<int64_t> argmax_rows(const Tensor& logits, int64_t classes = 0) {
   const Tensor host = logits.detach().to(DType::F32).to(Device::cpu());
-  const int64_t width = host.size(-1), rows = host.numel() / width;
+  const int64_t width = host.size(-1), rows = host.numel() / width, n = classes > 0 ? classes : width;
   const float* p = host.data<float>();
   std::vector<int64_t> out(static_cast<size_t>(rows));
   for (int64_t i = 0; i < rows; ++i)
-    out[static_cast<size_t>(i)] = std::max_element(p + i * width, p + (i + 1) * width) - (p + i * width);
+    out[static_cast<size_t>(i)] = std::max_element(p + i * width, p + i * width + n) - (p + i * width);
   return out;
 }
 
@@ -77,7 +77,7 @@ EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classe
     } else {
       r.count += std::count_if(batch.targets.begin(), batch.targets.end(), [](int32_t t) { return t != data::kIgnoreId; });
       if (token_accuracy) {
-        const std::vector<int64_t> argmax = argmax_rows(out.logits);
+        const std::vector<int64_t> argmax = argmax_rows(out.logits, out.classes);
         for (size_t i = 0; i < argmax.size(); ++i)
           r.correct += batch.targets[i] != data::kIgnoreId && argmax[i] == batch.targets[i];
       }

@@ -39,11 +39,16 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return out + "]";
 }
 
-// The Hugging Face shape of a Krait parameter: conv1d.weight gains its middle dimension of 1.
-std::vector<int64_t> hf_shape(const Parameter& p) {
+// The embedding and an untied head: the matrices with a row per (padded) vocabulary entry.
+bool is_vocabulary_matrix(const Parameter& p) { return p.name == "embedding.weight" || p.name == "lm_head.weight"; }
+
+// The Hugging Face shape of a Krait parameter: conv1d.weight gains its middle dimension of 1, and the
+// vocabulary matrices have vocab_size rows (Krait's padded rows are not written).
+std::vector<int64_t> hf_shape(const Parameter& p, int64_t vocab_size) {
   std::vector<int64_t> shape = p.value.shape();
   const std::string suffix = ".conv1d.weight";
   if (p.name.size() > suffix.size() && p.name.ends_with(suffix)) shape.insert(shape.begin() + 1, 1);
+  if (is_vocabulary_matrix(p)) shape[0] = vocab_size;
   return shape;
 }
 
@@ -118,7 +123,7 @@ std::string hf_parameter_name(const std::string& name) {
 MambaConfig mamba_config_from_hf(const JsonValue& root, const std::string& where) {
   KRAIT_CHECK(root.is_object(), where, ": expected a JSON object, got a ", json_kind_name(root));
   static const std::set<std::string> kMapped = {
-      "hidden_size", "num_hidden_layers", "vocab_size", "krait_vocab_size", "state_size", "conv_kernel",
+      "hidden_size", "num_hidden_layers", "vocab_size", "state_size", "conv_kernel",
       "expand", "intermediate_size", "time_step_rank", "use_bias", "use_conv_bias", "layer_norm_epsilon",
       "tie_word_embeddings", "pad_vocab_size_multiple", "residual_in_fp32", "hidden_act", "time_step_min",
       "time_step_max", "time_step_floor", "time_step_scale"};
@@ -143,7 +148,7 @@ MambaConfig mamba_config_from_hf(const JsonValue& root, const std::string& where
   MambaConfig c;
   c.d_model = keys.required("hidden_size");
   c.n_layer = keys.required("num_hidden_layers");
-  const int64_t rows = keys.required("vocab_size");
+  c.vocab_size = keys.required("vocab_size");
   keys.integer("state_size", c.d_state);
   keys.integer("conv_kernel", c.d_conv);
   keys.integer("expand", c.expand);
@@ -173,14 +178,6 @@ MambaConfig mamba_config_from_hf(const JsonValue& root, const std::string& where
   }
   KRAIT_CHECK(c.pad_vocab_size_multiple > 0, where, ": pad_vocab_size_multiple must be positive, got ",
               c.pad_vocab_size_multiple);
-  if (keys.get("krait_vocab_size")) {
-    keys.integer("krait_vocab_size", c.vocab_size);
-    KRAIT_CHECK(c.vocab_size > 0 && c.padded_vocab_size() == rows, where, ": krait_vocab_size ", c.vocab_size,
-                " padded to a multiple of ", c.pad_vocab_size_multiple, " is not vocab_size ", rows);
-  } else {
-    c.vocab_size = rows;
-    if (rows % c.pad_vocab_size_multiple != 0) c.pad_vocab_size_multiple = 1;
-  }
   try {
     c.validate();
   } catch (const Error& e) {
@@ -200,8 +197,7 @@ std::string hf_config_json(const MambaConfig& c) {
   out += line("model_type", "\"mamba\"");
   out += line("hidden_size", std::to_string(c.d_model));
   out += line("num_hidden_layers", std::to_string(c.n_layer));
-  out += line("vocab_size", std::to_string(c.padded_vocab_size()));
-  out += line("krait_vocab_size", std::to_string(c.vocab_size));
+  out += line("vocab_size", std::to_string(c.vocab_size));
   out += line("pad_vocab_size_multiple", std::to_string(c.pad_vocab_size_multiple));
   out += line("state_size", std::to_string(c.d_state));
   out += line("conv_kernel", std::to_string(c.d_conv));
@@ -227,8 +223,10 @@ void write_hf_model(const ParameterList& params, const MambaConfig& config, cons
   SafetensorsWriter weights;
   weights.set_metadata("format", "pt");  // what transformers' save_pretrained writes and from_pretrained expects
   for (const Parameter& p : params) {
+    const std::vector<int64_t> shape = hf_shape(p, config.vocab_size);
     const std::vector<double> values = p.value.to_doubles();
-    weights.add_f32(hf_parameter_name(p.name), hf_shape(p), std::vector<float>(values.begin(), values.end()));
+    const auto end = values.begin() + shape_numel(shape);  // the padded rows are the last ones
+    weights.add_f32(hf_parameter_name(p.name), shape, std::vector<float>(values.begin(), end));
   }
   std::filesystem::create_directories(dir);
   weights.write((std::filesystem::path(dir) / "model.safetensors").string());
@@ -259,14 +257,16 @@ ConvertReport convert_from_hf(const std::string& hf_dir, const std::string& run_
   CheckpointWriter ckpt;
   for (const Parameter& p : model->parameters()) {
     const std::string name = hf_parameter_name(p.name);
+    const std::vector<int64_t> shape = hf_shape(p, report.config.vocab_size);
     KRAIT_CHECK(weights.has(name), "convert --from-hf: '", hf_dir, "' has no tensor '", name, "' (Krait's ", p.name,
-                ", shape ", shape_text(hf_shape(p)), ")");
+                ", shape ", shape_text(shape), ")");
     const SafetensorInfo& info = weights.info(name);
-    KRAIT_CHECK(info.shape == hf_shape(p), "convert --from-hf: ", weights.file_of(name), ": tensor '", name,
-                "' has shape ", shape_text(info.shape), " but config.json implies ", shape_text(hf_shape(p)));
+    KRAIT_CHECK(info.shape == shape, "convert --from-hf: ", weights.file_of(name), ": tensor '", name,
+                "' has shape ", shape_text(info.shape), " but config.json implies ", shape_text(shape));
     const std::vector<float> values = weights.read(name);
-    p.value.copy_from(Tensor::from_vector(std::vector<double>(values.begin(), values.end()), p.value.shape(),
-                                          DType::F32));
+    std::vector<double> padded(values.begin(), values.end());
+    padded.resize(static_cast<size_t>(p.value.numel()), 0.0);  // Krait's padded vocabulary rows: zeros, unused
+    p.value.copy_from(Tensor::from_vector(padded, p.value.shape(), DType::F32));
     ckpt.put_tensor("model/" + p.name, p.value);
     used.insert(name);
     ++report.tensors;

@@ -6,12 +6,11 @@
 // layers.N.mixer.{in_proj,conv1d,x_proj,dt_proj,out_proj}.{weight,bias}, layers.N.mixer.{A_log,D} and
 // norm_f.weight -> the same under backbone.; lm_head.weight -> lm_head.weight (only when untied; a
 // tied checkpoint may hold it equal to the embedding). conv1d.weight is (E, K) in Krait and (E, 1, K)
-// in Hugging Face. The vocabulary: Hugging Face's vocab_size is the number of embedding rows; Krait
-// pads vocab_size up to a multiple of pad_vocab_size_multiple. Krait -> HF writes the padded row
-// count as vocab_size (so the logits and the softmax are the same: no row is dropped) and Krait's own
-// vocab_size as the extra key krait_vocab_size; HF -> Krait reads krait_vocab_size when present and
-// otherwise takes vocab_size as is, setting pad_vocab_size_multiple to 1 when it does not divide it
-// (padding with extra rows would add columns to the softmax and change the loss).
+// in Hugging Face. The vocabulary: Hugging Face's vocab_size is the number of embedding rows and its
+// loss covers all of them; Krait pads its embedding to a multiple of pad_vocab_size_multiple and leaves
+// the padded rows out of the loss. So Krait -> HF writes the first vocab_size rows only (the padded rows
+// are no class: nothing is lost) and HF -> Krait takes vocab_size as the vocabulary, zero-filling
+// Krait's padded rows; both directions give the same logits over the vocabulary and the same loss.
 #pragma once
 
 #include <cstdint>

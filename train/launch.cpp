@@ -1,5 +1,5 @@
 // train/launch.cpp — `krait launch`: the ranks forked and exec'd with their environment, their output
-// pipes relayed line by line, and SIGCHLD, SIGINT and SIGTERM read from a signalfd in the same poll
+// pipes relayed line by line, and SIGCHLD, SIGINT, SIGTERM and SIGUSR1 read from a signalfd in the same poll
 // loop, so a failed rank stops the others and a stopped launcher stops its ranks.
 #include "train/launch.h"
 
@@ -34,13 +34,13 @@ using Clock = std::chrono::steady_clock;
 // own child may hold them).
 constexpr int kDrainMs = 1000;
 
-// SIGCHLD, SIGINT and SIGTERM, blocked and read from a signalfd while the launcher runs; the
+// SIGCHLD, SIGINT, SIGTERM and SIGUSR1, blocked and read from a signalfd while the launcher runs; the
 // previous signal mask comes back at the end (and in each rank before it execs).
 class SignalWatch {
  public:
   SignalWatch() {
     sigemptyset(&watched_);
-    for (const int s : {SIGCHLD, SIGINT, SIGTERM}) sigaddset(&watched_, s);
+    for (const int s : {SIGCHLD, SIGINT, SIGTERM, SIGUSR1}) sigaddset(&watched_, s);
     KRAIT_CHECK(::sigprocmask(SIG_BLOCK, &watched_, &previous_) == 0, "launch: sigprocmask: ", std::strerror(errno));
     fd_ = UniqueFd(::signalfd(-1, &watched_, SFD_NONBLOCK | SFD_CLOEXEC));
     if (!fd_) {
@@ -210,7 +210,9 @@ class Job {
       } else {
         err_ << "krait launch: got signal " << sig << " (" << ::strsignal(sig) << "), passing it to every rank\n"
              << std::flush;
-        stop(sig);
+        // No SIGKILL follows: a training rank checkpoints and exits however long that takes (a
+        // second Ctrl-C ends it at once).
+        signal_running(sig);
       }
     }
   }

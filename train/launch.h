@@ -27,7 +27,8 @@ inline constexpr std::chrono::seconds kStopGrace{10};
 // (CUDA_VISIBLE_DEVICES untouched: a rank picks its GPU by LOCAL_RANK). Their stdout goes to `out`
 // and their stderr to `err`, line by line, each line prefixed "[rank k] ". When a rank exits non-zero
 // or is killed, the others still running kFailureSettle later get SIGTERM (SIGKILL after kStopGrace).
-// SIGINT and SIGTERM sent to this process are forwarded to every rank at once. Returns 0 once every rank has exited 0; otherwise throws
+// SIGINT, SIGTERM and SIGUSR1 sent to this process are forwarded to every rank at once, with no
+// SIGKILL after them (`krait train` ranks stop at one step with a checkpoint, train/stop_signal.h). Returns 0 once every rank has exited 0; otherwise throws
 // krait::Error naming the first rank that failed and how ("rank 1 exited with status 1").
 int launch(const LaunchOptions& options, std::ostream& out, std::ostream& err);
 

@@ -1,6 +1,6 @@
 // train/main.cpp — the krait command line: train (one rank of a data-parallel job when launched so),
-// launch, eval, info, bench, dump, convert and sweep. The only place that prints an error and exits; everything
-// below throws krait::Error.
+// launch, eval, info, bench, dump, convert, generate and sweep. The only place that prints an error
+// and exits; everything below throws krait::Error.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <map>
@@ -12,9 +12,11 @@
 #include "train/distributed.h"
 #include "train/dump.h"
 #include "train/evaluate.h"
+#include "train/generate.h"
 #include "train/hf_convert.h"
 #include "train/launch.h"
 #include "train/recipe.h"
+#include "train/stop_signal.h"
 #include "train/sweep_report.h"
 #include "train/sweep_runner.h"
 #include "train/trainer.h"
@@ -24,8 +26,10 @@ using namespace krait;
 using namespace krait::train;
 
 // One rank of a data-parallel job when a launcher's variables say so (torchrun, Slurm, Open MPI,
-// `krait launch`); rank 0 alone prints.
+// `krait launch`); rank 0 alone prints. SIGINT, SIGTERM and SIGUSR1 stop it after the current step
+// with a checkpoint, and it exits with stop_exit_code (130, 143, 138).
 int run_train(const std::string& config, const std::vector<std::string>& overrides, bool force_nccl) {
+  install_stop_handlers();
   const dist::LaunchEnv env = dist::read_launch_env();
   Recipe recipe = load_recipe(config, overrides, env.world_size);
   const Distributed job = join_distributed(env, recipe, force_nccl);
@@ -33,6 +37,7 @@ int run_train(const std::string& config, const std::vector<std::string>& overrid
   std::ostream& progress = env.rank == 0 ? std::cout : quiet;
   Trainer trainer(recipe, progress, job.comm.get());
   const TrainSummary s = trainer.run();
+  if (s.stop_signal != 0) return stop_exit_code(s.stop_signal);
   if (env.rank != 0) return 0;
   std::cout << "done: step " << s.last_step << ", train loss " << s.final_train_loss;
   if (!std::isnan(s.final_eval_loss)) std::cout << ", valid loss " << s.final_eval_loss;
@@ -135,6 +140,24 @@ int run_dump(const std::string& checkpoint, const std::string& config, const std
   std::printf("%s: %s on %s, batch %lld x %lld, loss %.6f, %lld gradients\n", out.c_str(),
               dtype_name(model->compute_dtype()), recipe.train.device.c_str(), (long long)options.batch,
               (long long)options.seq_len, r.loss, (long long)r.parameters);
+  return 0;
+}
+
+// krait generate: the checkpoint's model in full precision on its recipe's device or `device`.
+int run_generate(const std::string& checkpoint, GenerateOptions options, const std::string& prompt_file,
+                 const std::string& device) {
+  CheckpointReader ckpt(checkpoint);
+  Recipe recipe = recipe_for(ckpt, checkpoint, "", {});
+  check_can_generate(recipe.model, checkpoint);
+  if (!device.empty()) recipe.train.device = device;
+  recipe.train.precision = Precision::FP32;  // the recurrent state is kept in the compute dtype
+  if (!prompt_file.empty()) options.prompt = read_prompt_file(prompt_file);
+  const auto model = load_model(ckpt, recipe);
+  const GenerateStats s = generate_text(*model, recipe.model.vocab_size(), recipe.device(), options, std::cout);
+  std::fprintf(stderr,
+               "generate: %lld new tokens in %.3f s: %.1f tokens/s (prefill of %lld x %lld tokens: %.3f s)\n",
+               (long long)s.new_tokens, s.seconds, s.seconds > 0 ? s.new_tokens / s.seconds : 0.0,
+               (long long)options.batch, (long long)s.prompt_tokens, s.prefill_seconds);
   return 0;
 }
 
@@ -273,14 +296,42 @@ int main(int argc, char** argv) {
   sweep_report->add_flag("--fit-offset", report_offset, "fit L = e + a C^-b instead of L = a C^-b");
   sweep_report->add_option("--out", report_out, "report folder (default: the sweep's out/report)");
 
+  GenerateOptions generate_options;
+  std::string prompt_file, generate_device;
+  auto* generate_cmd = app.add_subcommand(
+      "generate", "generate text from a Mamba language model's checkpoint (byte vocabulary), token by token");
+  generate_cmd->add_option("--checkpoint", checkpoint, "checkpoint file (.h5)")->required();
+  auto* prompt_opt = generate_cmd->add_option("--prompt", generate_options.prompt, "the text to continue");
+  generate_cmd->add_option("--prompt-file", prompt_file, "a file whose text to continue")
+      ->check(CLI::ExistingFile)
+      ->excludes(prompt_opt);
+  generate_cmd->add_option("--max-new-tokens", generate_options.max_new_tokens, "stop after this many tokens")
+      ->capture_default_str();
+  generate_cmd->add_option("--temperature", generate_options.sampling.temperature, "0 = greedy")
+      ->capture_default_str();
+  generate_cmd->add_option("--top-k", generate_options.sampling.top_k, "draw from the k most likely (0 = all)")
+      ->capture_default_str();
+  generate_cmd->add_option("--top-p", generate_options.sampling.top_p, "nucleus: the most likely with this mass")
+      ->capture_default_str();
+  generate_cmd->add_option("--seed", generate_options.seed, "seed of the sampling")->capture_default_str();
+  generate_cmd->add_option("--batch", generate_options.batch, "sequences from the same prompt, sampled independently")
+      ->capture_default_str();
+  generate_cmd->add_option("--device", generate_device, "cpu or cuda[:N] (default: the recipe's train.device)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(config, overrides, force_nccl);
     if (*eval) return run_eval(checkpoint, config, overrides, eval_lengths);
     if (*info) return run_info(checkpoint);
     if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);
-    if (*bench_scan_cmd) return bench_scan(scan_mode);
-    if (*bench_attention_cmd) return bench_attention(attention_shape);
+    if (*bench_scan_cmd) {
+      require_cuda_device("bench scan");
+      return bench_scan(scan_mode);
+    }
+    if (*bench_attention_cmd) {
+      require_cuda_device("bench attention");
+      return bench_attention(attention_shape);
+    }
     if (*bench_data_cmd) {
       const Recipe recipe = load_recipe(config, overrides);
       print_data_bench(recipe, bench_data(recipe, data_batches), std::cout);
@@ -295,6 +346,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*convert) return run_convert(convert_from_hf, convert_to_hf_checkpoint, convert_out);
+    if (*generate_cmd) return run_generate(checkpoint, generate_options, prompt_file, generate_device);
   } catch (const std::exception& e) {
     std::cerr << "krait: error: " << e.what() << "\n";
     return 1;

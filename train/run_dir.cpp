@@ -2,7 +2,12 @@
 #include "train/run_dir.h"
 
 #include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -94,6 +99,19 @@ void remove_stale_temp_files(const std::string& run_dir) {
         step_of(name.substr(0, name.size() - std::string(kTempSuffix).size())))
       remove_file(file);
   }
+}
+
+void check_checkpoint_dir_writable(const std::string& run_dir) {
+  const std::string dir = checkpoint_dir(run_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  KRAIT_CHECK(!ec, "cannot create the checkpoint directory ", dir, ": ", ec.message());
+  const std::string probe = (fs::path(dir) / (".write-test-" + std::to_string(::getpid()))).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  KRAIT_CHECK(fd >= 0, "cannot write checkpoints to ", dir, ": ", std::strerror(errno),
+              " (checked before the first step, so no training is lost)");
+  ::close(fd);
+  remove_file(probe);
 }
 
 }  // namespace krait

@@ -27,5 +27,8 @@ std::optional<std::string> latest_checkpoint(const std::string& run_dir);
 void prune_checkpoints(const std::string& run_dir, int keep);
 // Deletes step-*.h5.tmp files left by a write that did not finish.
 void remove_stale_temp_files(const std::string& run_dir);
+// Creates RUN_DIR/checkpoints and checks that a file can be created there (and removes it), so an
+// unwritable folder is found before training rather than at the first save; throws naming the cause.
+void check_checkpoint_dir_writable(const std::string& run_dir);
 
 }  // namespace krait

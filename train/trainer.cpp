@@ -1,6 +1,8 @@
 // train/trainer.cpp — the training loop (see trainer.h).
 #include "train/trainer.h"
 
+#include <signal.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -16,7 +18,9 @@
 #include "train/metrics_log.h"
 #include "train/pretrained.h"
 #include "train/run_dir.h"
+#include "train/run_lock.h"
 #include "train/run_summary.h"
+#include "train/stop_signal.h"
 #include "train/zero1.h"
 
 namespace krait::train {
@@ -124,15 +128,13 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
 
   const std::string& run_dir = recipe.train.run_dir;
   if (writes()) {
-    std::filesystem::create_directories(run_dir);
+    lock_ = std::make_unique<RunDirLock>(run_dir);
+    check_checkpoint_dir_writable(run_dir);
     remove_stale_temp_files(run_dir);
   }
-  const auto latest = latest_checkpoint(run_dir);
-  if (latest) {
-    resume_from(*latest);
-  } else if (!recipe.train.init_from.empty()) {
-    start_from_pretrained();
-  }
+  check_valid_set();
+  const auto latest = resume_from_newest_readable();
+  if (!latest && !recipe.train.init_from.empty()) start_from_pretrained();
   if (!writes()) return;
   metrics_ = std::make_unique<MetricsLog>(run_dir + "/metrics.jsonl", latest ? step_ : -1);
   write_resolved_recipe(recipe_, run_dir + "/recipe.yaml");
@@ -147,6 +149,34 @@ void Trainer::start_from_pretrained() {
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::check_valid_set() {
+  if (!data_->has_valid()) return;
+  data::Batch probe;
+  KRAIT_CHECK(data_->valid_pass(recipe_.eval_batch_size(comm_.world_size()), recipe_.eval.max_batches)->next(probe),
+              "data.valid: '", recipe_.data.valid, "' holds no window of data.seq_len = ", recipe_.data.seq_len,
+              comm_.world_size() > 1 ? " for every rank" : "",
+              " (found before training rather than at the first evaluation); give a longer validation set or "
+              "a shorter data.seq_len");
+}
+
+// Each checkpoint fully replaces the model, optimizer and data state, so one that fails halfway
+// leaves nothing behind once an older one loads.
+std::optional<std::string> Trainer::resume_from_newest_readable() {
+  const std::vector<CheckpointFile> checkpoints = list_checkpoints(recipe_.train.run_dir);
+  for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
+    try {
+      resume_from(it->path);
+      return it->path;
+    } catch (const Error& e) {
+      progress_ << "skipping checkpoint " << it->path << ": cannot resume from it: " << e.what() << "\n";
+    }
+  }
+  KRAIT_CHECK(checkpoints.empty(), "none of the ", checkpoints.size(), " checkpoints in ",
+              checkpoint_dir(recipe_.train.run_dir), " can be resumed from (reasons above); move them aside "
+              "to start the run over");
+  return std::nullopt;
+}
 
 void Trainer::resume_from(const std::string& path) {
   CheckpointReader ckpt(path);
@@ -296,6 +326,18 @@ void Trainer::maybe_evaluate(bool force) {
   progress_ << "\n" << std::flush;
 }
 
+// This rank's stop request, or with several ranks any rank's (a tiny all-reduce every step, so that
+// all stop after the same step); a rank stopped for another's request reports SIGTERM.
+int Trainer::agreed_stop_signal() {
+  const int local = stop_signal();
+  if (comm_.world_size() == 1) return local;
+  Tensor flag = Tensor::full({1}, local != 0 ? 1.0 : 0.0, DType::F32, device_);
+  comm_.all_reduce_sum(flag);
+  comm_.wait();
+  if (flag.item() == 0) return 0;
+  return local != 0 ? local : SIGTERM;
+}
+
 TrainSummary Trainer::run() {
   TrainSummary summary;
   summary.first_step = step_;
@@ -338,9 +380,19 @@ TrainSummary Trainer::run() {
     if (step_ % std::max<int64_t>(recipe_.train.log_interval, 1) == 0 || step_ == total ||
         step_ == 1)
       log_progress(loss, lr, grad_norm, elapsed, tokens_per_s);
-    maybe_evaluate(step_ == total);
+    // The checkpoint comes before the evaluation, so a failing evaluation cannot cost it.
     const int64_t every = recipe_.train.checkpoint_interval;
-    if (step_ == total || (every > 0 && step_ % every == 0)) save_checkpoint();
+    const bool saved = step_ == total || (every > 0 && step_ % every == 0);
+    if (saved) save_checkpoint();
+    summary.stop_signal = step_ < total ? agreed_stop_signal() : 0;
+    if (summary.stop_signal != 0) {
+      if (!saved) save_checkpoint();
+      progress_ << "stopping at step " << step_ << " on " << signal_name(summary.stop_signal) << ": checkpoint "
+                << checkpoint_path(recipe_.train.run_dir, step_) << " written; run the same command to resume\n"
+                << std::flush;
+      break;
+    }
+    maybe_evaluate(step_ == total);
   }
   summary.last_step = step_;
   summary.final_train_loss = last_loss;
@@ -350,7 +402,7 @@ TrainSummary Trainer::run() {
   summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // A finished run started again trains nothing: its summary stays the one that finished it.
   const std::filesystem::path summary_path = std::filesystem::path(recipe_.train.run_dir) / kRunSummaryFile;
-  if (writes() && (step_ > summary.first_step || !std::filesystem::exists(summary_path)))
+  if (writes() && step_ == total && (step_ > summary.first_step || !std::filesystem::exists(summary_path)))
     write_run_summary(make_run_summary(recipe_, *model_, summary), summary_path);
   return summary;
 }

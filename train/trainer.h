@@ -5,6 +5,8 @@
 
 #include <iosfwd>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "dist/communicator.h"
 #include "layers/model.h"
@@ -17,6 +19,7 @@ namespace krait::train {
 
 class GradSync;
 class MetricsLog;
+class RunDirLock;
 class ShardedAdamW;
 
 struct TrainSummary {
@@ -27,12 +30,16 @@ struct TrainSummary {
   double final_eval_accuracy = 0;  // NaN unless a classifier was evaluated
   int64_t nonfinite_skips = 0;
   double wall_s = 0;               // this process's training time
+  int stop_signal = 0;  // the signal (stop_signal.h) that stopped the run before its last step, or 0
 };
 
 class Trainer {
  public:
-  // Builds everything from the recipe; resumes from the newest checkpoint in recipe.train.run_dir,
-  // or else starts from train.init_from when set. Progress lines go to `progress`. At the last step
+  // Builds everything from the recipe; resumes from the newest readable checkpoint in
+  // recipe.train.run_dir (skipping, with a line saying why, newer ones that cannot be read), or else
+  // starts from train.init_from when set. Rank 0 holds the run directory's lock (run_lock.h) for the
+  // trainer's life. Problems that would surface late are checked first: an unwritable checkpoint
+  // folder, a validation set without one window. Progress lines go to `progress`. At the last step
   // rank 0 writes RUN_DIR/summary.json (train/run_summary.h). With a
   // communicator of several ranks (the caller keeps it alive), this rank trains on its rows of every global micro-batch, the
   // gradients are averaged over the ranks (grad_sync.h), evaluations are summed over them, and only
@@ -41,11 +48,17 @@ class Trainer {
   Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicator* comm = nullptr);
   ~Trainer();
 
+  // Trains to the last step, or until a stop is requested (stop_signal.h): then the current step is
+  // finished, a checkpoint written and the summary's stop_signal set. With several ranks they agree
+  // on the step to stop at (the flag is summed over them after every step).
   TrainSummary run();
   const Model& model() const { return *model_; }
 
  private:
+  std::optional<std::string> resume_from_newest_readable();  // the checkpoint resumed from, if any
   void resume_from(const std::string& checkpoint);
+  void check_valid_set();
+  int agreed_stop_signal();
   void start_from_pretrained();
   void save_checkpoint();
   double train_step(double lr, double& grad_norm);
@@ -54,6 +67,7 @@ class Trainer {
 
   bool writes() const { return comm_.rank() == 0; }
 
+  std::unique_ptr<RunDirLock> lock_;  // rank 0's
   std::unique_ptr<dist::Communicator> own_comm_;  // the single-rank one, when none is given
   dist::Communicator& comm_;
   Recipe recipe_;  // with model.num_classes resolved from the data

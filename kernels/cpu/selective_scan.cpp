@@ -87,7 +87,8 @@ template <typename T> struct BatchRows {
 template <typename T> struct ChannelScratch {
   std::vector<T> dt, slope, y, dy;  // (L)
   std::vector<T> decay;             // (L + 1, N): row t is exp(Δ_t a); row L stays zero
-  std::vector<T> x;                 // (L + 1, N): row t + 1 is the state x_t; row 0 stays x_{-1} = 0
+  std::vector<T> x;                 // (L + 1, N): row t + 1 is the state x_t; row 0 is x_{-1}: 0, or the
+                                    // problem's initial_state (then set by every channel)
   std::vector<T> h, w;              // (N): see channel_backward
 
   explicit ChannelScratch(const ScanProblem<T>& p)
@@ -174,8 +175,11 @@ template <typename T, int64_t kState>
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 void channel_forward(const ScanProblem<T>& p, int64_t b, int64_t d, Rows<const T> B, Rows<const T> C,
                      ChannelScratch<T>& s, T* out) {
+  const int64_t N = kState ? kState : p.state, state_off = (b * p.dim + d) * N;
   channel_delta(p, b, d, s.dt.data());
-  channel_scan(p, b, d, kState ? kState : p.state, B, C, s);
+  if (p.initial_state) std::copy_n(p.initial_state + state_off, N, s.x.data());
+  channel_scan(p, b, d, N, B, C, s);
+  if (p.final_state) std::copy_n(s.x.data() + p.len * N, N, p.final_state + state_off);
   gate_forward(p, b, d, s.y.data(), out + (b * p.dim + d) * p.len);
 }
 

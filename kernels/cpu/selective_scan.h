@@ -9,7 +9,10 @@ namespace krait::kernels::cpu {
 
 // Sizes batch, dim (D), len (L), state (N). Layouts: u, delta, z (batch, dim, len); A (dim, state);
 // B, C (batch, state, len) when *_variable, else (dim, state); D_skip, delta_bias (dim).
-// The optional D_skip, z and delta_bias are null when absent.
+// The optional D_skip, z and delta_bias are null when absent. For recurrent generation the forward
+// also continues from initial_state and writes final_state (both (batch, dim, state), x_{-1} and
+// x_{L-1}; either null when not wanted, and they may be one buffer): a prompt's prefill is a scan
+// from zero, one token's state update a scan of len 1. The backward reads neither.
 template <typename T>
 struct ScanProblem {
   int64_t batch = 0, dim = 0, len = 0, state = 0;
@@ -22,6 +25,8 @@ struct ScanProblem {
   const T* z = nullptr;
   const T* delta_bias = nullptr;
   bool B_variable = false, C_variable = false, delta_softplus = false;
+  const T* initial_state = nullptr;  // forward only; null: x_{-1} = 0
+  T* final_state = nullptr;          // forward only
 };
 
 // One gradient buffer per input, laid out as that input. D_skip, z and delta_bias are written only

@@ -58,16 +58,17 @@ template <typename T> __device__ T block_sum(T v) {  // valid in thread 0
 template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     forward_kernel(const T* __restrict__ logits, const int64_t* __restrict__ targets, float* __restrict__ loss,
-                   float* __restrict__ lse, int64_t vocab, int64_t ignore_index) {
+                   float* __restrict__ lse, int64_t width, int64_t classes, int64_t ignore_index) {
   const int64_t r = blockIdx.x;
-  const T* row = logits + r * vocab;
+  const T* row = logits + r * width;
   MaxSum acc{-INFINITY, 0.0f};
-  for (int64_t i = threadIdx.x; i < vocab / V; i += kThreads) {
+  // Packs past the classes are skipped; a pack that straddles them reads its padded columns as -inf.
+  for (int64_t i = threadIdx.x; i < (classes + V - 1) / V; i += kThreads) {
     const Pack<T, V> p = reinterpret_cast<const Pack<T, V>*>(row)[i];
     float x[V], pack_max = -INFINITY;
 #pragma unroll
     for (int j = 0; j < V; ++j) {
-      x[j] = to_float(p.v[j]);
+      x[j] = i * V + j < classes ? to_float(p.v[j]) : -INFINITY;
       pack_max = fmaxf(pack_max, x[j]);
     }
     if (pack_max > acc.m) {
@@ -82,21 +83,21 @@ __global__ void __launch_bounds__(kThreads)
   const float row_lse = acc.m + logf(acc.s);
   lse[r] = row_lse;
   const int64_t t = targets[r];
-  loss[r] = t == ignore_index ? 0.0f : t >= 0 && t < vocab ? row_lse - to_float(row[t]) : NAN;
+  loss[r] = t == ignore_index ? 0.0f : t >= 0 && t < classes ? row_lse - to_float(row[t]) : NAN;
 }
 
 template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     backward_kernel(const T* __restrict__ logits, const int64_t* __restrict__ targets, const float* __restrict__ lse,
                     const float* __restrict__ grad_loss, const int64_t* __restrict__ kept, T* __restrict__ grad,
-                    int64_t vocab, int64_t ignore_index) {
+                    int64_t width, int64_t classes, int64_t ignore_index) {
   const float scale = !kept ? *grad_loss : *kept > 0 ? float(double(*grad_loss) / double(*kept)) : 0.0f;
   const int64_t r = blockIdx.x, t = targets[r];
   const bool ignored = t == ignore_index;
   const float row_lse = lse[r];
-  const auto* row = reinterpret_cast<const Pack<T, V>*>(logits + r * vocab);
-  auto* out = reinterpret_cast<Pack<T, V>*>(grad + r * vocab);
-  for (int64_t i = threadIdx.x; i < vocab / V; i += kThreads) {
+  const auto* row = reinterpret_cast<const Pack<T, V>*>(logits + r * width);
+  auto* out = reinterpret_cast<Pack<T, V>*>(grad + r * width);
+  for (int64_t i = threadIdx.x; i < width / V; i += kThreads) {
     Pack<T, V> g;
     if (ignored) {
 #pragma unroll
@@ -105,7 +106,7 @@ __global__ void __launch_bounds__(kThreads)
       const Pack<T, V> p = row[i];
 #pragma unroll
       for (int j = 0; j < V; ++j) {
-        const float d = scale * __expf(to_float(p.v[j]) - row_lse);
+        const float d = i * V + j < classes ? scale * __expf(to_float(p.v[j]) - row_lse) : 0.0f;
         g.v[j] = from_float<T>(i * V + j == t ? d - scale : d);
       }
     }
@@ -130,19 +131,19 @@ __global__ void __launch_bounds__(kThreads)
   if (kept) *kept = count;
 }
 
-__global__ void first_invalid_kernel(const int64_t* __restrict__ targets, int64_t rows, int64_t vocab,
+__global__ void first_invalid_kernel(const int64_t* __restrict__ targets, int64_t rows, int64_t classes,
                                      int64_t ignore_index, unsigned long long* first) {
   for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x) {
     const int64_t t = targets[r];
-    if (t != ignore_index && (t < 0 || t >= vocab)) atomicMin(first, static_cast<unsigned long long>(r));
+    if (t != ignore_index && (t < 0 || t >= classes)) atomicMin(first, static_cast<unsigned long long>(r));
   }
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-void check_args(DType type, int64_t rows, int64_t vocab, const char* op) {
+void check_args(DType type, int64_t rows, int64_t width, int64_t classes, const char* op) {
   KRAIT_CHECK(type == DType::F32 || type == DType::BF16, op, ": logits must be f32 or bf16, got ", dtype_name(type));
-  KRAIT_CHECK(vocab > 0, op, ": vocab must be > 0");
+  KRAIT_CHECK(classes > 0 && classes <= width, op, ": classes must be in [1, ", width, "], got ", classes);
   KRAIT_CHECK(rows <= INT32_MAX, op, ": ", rows, " rows are more than one launch takes");
 }
 
@@ -154,34 +155,34 @@ template <typename T, int V> struct Layout {
 
 // Calls launch(Layout<T, V>{}) with the element type and V = 16 bytes of elements when the rows are whole
 // 16-byte packs and both pointers are 16-byte aligned, else V = 1.
-template <typename Launch> void dispatch(DType type, int64_t vocab, const void* a, const void* b, Launch&& launch) {
+template <typename Launch> void dispatch(DType type, int64_t width, const void* a, const void* b, Launch&& launch) {
   const int64_t pack = 16 / int64_t(dtype_size(type));
-  const bool packed = vocab % pack == 0 && aligned16(a) && aligned16(b);
+  const bool packed = width % pack == 0 && aligned16(a) && aligned16(b);
   if (type == DType::F32) return packed ? launch(Layout<float, 4>{}) : launch(Layout<float, 1>{});
   return packed ? launch(Layout<__nv_bfloat16, 8>{}) : launch(Layout<__nv_bfloat16, 1>{});
 }
 
 }  // namespace
 
-void find_first_invalid_target(const int64_t* targets, int64_t rows, int64_t vocab, int64_t ignore_index,
+void find_first_invalid_target(const int64_t* targets, int64_t rows, int64_t classes, int64_t ignore_index,
                                int64_t* first, cudaStream_t stream) {
   // All bits set reads as -1 and as the largest unsigned value, which atomicMin lowers to the first bad row.
   KRAIT_CUDA_CHECK(cudaMemsetAsync(first, 0xff, sizeof(int64_t), stream));
   if (rows == 0) return;
   const int64_t blocks = std::min<int64_t>((rows + kThreads - 1) / kThreads, 1024);
-  first_invalid_kernel<<<blocks, kThreads, 0, stream>>>(targets, rows, vocab, ignore_index,
+  first_invalid_kernel<<<blocks, kThreads, 0, stream>>>(targets, rows, classes, ignore_index,
                                                         reinterpret_cast<unsigned long long*>(first));
   KRAIT_CUDA_CHECK_LAUNCH("cross_entropy first_invalid_kernel");
 }
 
 void cross_entropy_forward(const void* logits, DType type, const int64_t* targets, float* loss, float* lse,
-                           int64_t rows, int64_t vocab, int64_t ignore_index, cudaStream_t stream) {
-  check_args(type, rows, vocab, "cuda cross_entropy_forward");
+                           int64_t rows, int64_t width, int64_t classes, int64_t ignore_index, cudaStream_t stream) {
+  check_args(type, rows, width, classes, "cuda cross_entropy_forward");
   if (rows == 0) return;
-  dispatch(type, vocab, logits, logits, [&](auto layout) {
+  dispatch(type, width, logits, logits, [&](auto layout) {
     using T = typename decltype(layout)::Type;
     forward_kernel<T, decltype(layout)::kWidth><<<rows, kThreads, 0, stream>>>(
-        static_cast<const T*>(logits), targets, loss, lse, vocab, ignore_index);
+        static_cast<const T*>(logits), targets, loss, lse, width, classes, ignore_index);
     KRAIT_CUDA_CHECK_LAUNCH("cross_entropy forward_kernel");
   });
 }
@@ -193,14 +194,14 @@ void cross_entropy_reduce(const float* loss, const int64_t* targets, int64_t row
 }
 
 void cross_entropy_backward(const void* logits, DType type, const int64_t* targets, const float* lse,
-                            const float* grad_loss, const int64_t* kept, void* grad_logits, int64_t rows, int64_t vocab,
-                            int64_t ignore_index, cudaStream_t stream) {
-  check_args(type, rows, vocab, "cuda cross_entropy_backward");
+                            const float* grad_loss, const int64_t* kept, void* grad_logits, int64_t rows, int64_t width,
+                            int64_t classes, int64_t ignore_index, cudaStream_t stream) {
+  check_args(type, rows, width, classes, "cuda cross_entropy_backward");
   if (rows == 0) return;
-  dispatch(type, vocab, logits, grad_logits, [&](auto layout) {
+  dispatch(type, width, logits, grad_logits, [&](auto layout) {
     using T = typename decltype(layout)::Type;
     backward_kernel<T, decltype(layout)::kWidth><<<rows, kThreads, 0, stream>>>(
-        static_cast<const T*>(logits), targets, lse, grad_loss, kept, static_cast<T*>(grad_logits), vocab,
+        static_cast<const T*>(logits), targets, lse, grad_loss, kept, static_cast<T*>(grad_logits), width, classes,
         ignore_index);
     KRAIT_CUDA_CHECK_LAUNCH("cross_entropy backward_kernel");
   });

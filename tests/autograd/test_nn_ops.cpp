@@ -338,6 +338,44 @@ TEST(CrossEntropy, F32MatchesF64) {
               1e-5);
 }
 
+// A padded vocabulary: with classes = 300 of 304 columns the loss is the 300-column loss exactly, however
+// large the padded logits, and the padded columns get a zero gradient; gradients are checked too.
+TEST(CrossEntropy, PaddedColumnsAreLeftOut) {
+  Rng rng(46);
+  const int64_t rows = 6, classes = 300, width = 304;
+  Tensor padded = random_tensor({rows, width}, rng, -4, 4);
+  std::vector<double> values = padded.to_doubles();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = classes; v < width; ++v) values[r * width + v] = 50.0;  // would dominate a softmax that read them
+  padded = Tensor::from_vector(values, {rows, width}, DType::F64);
+  padded.set_requires_grad(true);
+  Tensor unpadded = ops::slice(padded.detach(), 1, 0, classes);
+  unpadded.set_requires_grad(true);
+  const Tensor targets = Tensor::from_indices({3, kIgnore, 299, 0, 150, 7}, {rows});
+  for (const ops::Reduction reduction : {ops::Reduction::Mean, ops::Reduction::Sum}) {
+    const Tensor a = ops::cross_entropy(padded, targets, kIgnore, reduction, classes);
+    backward(a);  // each backward runs and clears the tape, so b is recorded after it
+    const Tensor b = ops::cross_entropy(unpadded, targets, kIgnore, reduction);
+    backward(b);
+    EXPECT_EQ(a.item(), b.item());
+    const std::vector<double> ga = padded.grad().to_doubles(), gb = unpadded.grad().to_doubles();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < width; ++v)
+        ASSERT_EQ(ga[r * width + v], v < classes ? gb[r * classes + v] : 0.0) << "row " << r << " column " << v;
+    padded.zero_grad();
+    unpadded.zero_grad();
+  }
+  expect_gradcheck([&](const std::vector<Tensor>& in) { return ops::cross_entropy(in[0], targets, kIgnore,
+                                                                                  ops::Reduction::Mean, classes); },
+                   {random_leaf({rows, width}, rng, -3, 3)});
+  // A target among the padded columns is out of range.
+  expect_error([&] { ops::cross_entropy(padded, Tensor::from_indices({0, 0, 0, 0, 0, 301}, {rows}), kIgnore,
+                                        ops::Reduction::Mean, classes); },
+               {"cross_entropy", "target 301", "row 5", "[0, 300)"});
+  expect_error([&] { ops::cross_entropy(padded, targets, kIgnore, ops::Reduction::Mean, 305); },
+               {"cross_entropy", "classes = 305"});
+}
+
 TEST(CrossEntropy, Errors) {
   const Tensor logits = Tensor::zeros({3, 5}, DType::F64);
   expect_error([&] { ops::cross_entropy(logits, Tensor::from_indices({0, 4, 9}, {3})); },

@@ -77,6 +77,35 @@ TEST(TextShards, RejectsBadInput) {
                                 "valid fraction must be in [0, 1), found 1"));
 }
 
+// These used to write 0-token shards and succeed.
+TEST(TextShards, RejectsADirectoryAndEmptyInput) {
+  testing::TempDir dir;
+  const auto convert = [&](const std::vector<std::string>& files, double valid_fraction) {
+    return testing::error_text([&] { text_files_to_shards(files, dir.file("out"), valid_fraction, ShardFormat::binary); });
+  };
+  EXPECT_TRUE(testing::mentions(convert({dir.path()}, 0.1), dir.path() + ": is a directory"));
+  testing::write_text(dir.file("empty.txt"), "");
+  testing::write_text(dir.file("empty2.txt"), "");
+  EXPECT_TRUE(testing::mentions(convert({dir.file("empty.txt")}, 0.1), "no text: the 1 input file is empty"));
+  EXPECT_TRUE(testing::mentions(convert({dir.file("empty.txt"), dir.file("empty2.txt")}, 0.1),
+                                "no text: the 2 input files are empty"));
+  testing::write_text(dir.file("x.txt"), "x");
+  EXPECT_TRUE(testing::mentions(convert({dir.file("x.txt")}, 0.9), "the validation tail took all of it"));
+}
+
+TEST(TextShards, TextFilesInADirectoryComeSortedWithoutHiddenOnes) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("sub"));
+  std::filesystem::create_directories(dir.file(".git"));
+  for (const char* name : {"b.txt", "a.txt", "sub/c.txt", ".hidden", ".git/config"})
+    testing::write_text(dir.file(name), "t\n");
+  EXPECT_EQ(text_files_in(dir.path()),
+            (std::vector<std::string>{dir.file("a.txt"), dir.file("b.txt"), dir.file("sub/c.txt")}));
+  std::filesystem::create_directories(dir.file("none/.x"));
+  EXPECT_TRUE(testing::mentions(testing::error_text([&] { text_files_in(dir.file("none")); }),
+                                dir.file("none") + ": a directory with no files to read"));
+}
+
 TEST(TextShards, ShippedCorpusConverts) {
   testing::TempDir dir;
   const std::string corpus = KRAIT_CORPUS_FILE;

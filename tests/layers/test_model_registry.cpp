@@ -1,5 +1,6 @@
 // build_model and the registry of backbones: known names, unknown names listed in the error, the
-// language-model head agreeing with MambaLM, parameter counts, and the ModelBatch interface.
+// language-model head agreeing with MambaLM, parameter counts, the ModelBatch interface, and a padded
+// vocabulary changing no loss.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -123,6 +124,55 @@ TEST(ModelRegistry, ClassifierFromTheSpec) {
   // The loss is the cross-entropy of the logits against the labels.
   EXPECT_NEAR(out.loss.item(), ops::cross_entropy(out.logits, batch.labels).item(), 1e-7);
   EXPECT_NEAR(model->forward(batch, ops::Reduction::Sum).loss.item(), 2 * out.loss.item(), 1e-5);
+}
+
+// The same model with its vocabulary of 13 padded to 16 rows and unpadded: equal losses and equal
+// gradients (float64), the padded rows getting none, for both backbones and both heads.
+void expect_padding_changes_nothing(ModelSpec spec, bool tie) {
+  spec.mamba.tie_embeddings = spec.transformer.tie_embeddings = tie;
+  spec.mamba.pad_vocab_size_multiple = spec.transformer.pad_vocab_size_multiple = 8;
+  const auto padded = build_model(spec, 3, {DType::F64});
+  spec.mamba.pad_vocab_size_multiple = spec.transformer.pad_vocab_size_multiple = 1;
+  const auto unpadded = build_model(spec, 3, {DType::F64});
+  const ParameterList& a = padded->parameters();
+  const ParameterList& b = unpadded->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  {
+    NoGradGuard no_grad;
+    for (size_t i = 0; i < a.size(); ++i)  // the embedding and an untied head keep their first 13 rows
+      b[i].value.copy_from(a[i].value.shape() == b[i].value.shape() ? a[i].value
+                                                                     : ops::slice(a[i].value, 0, 0, 13));
+  }
+  ModelBatch batch;
+  batch.ids = Tensor::from_indices({1, 4, 2, 9, 0, 12, 3, 7, 5, 5}, {2, 5}, DType::I32);
+  batch.targets = Tensor::from_indices({4, 2, 9, 0, -100, 3, 7, 5, 5, 12}, {2, 5}, DType::I32);
+  const ModelOutput pa = padded->forward(batch);
+  backward(pa.loss);  // each backward runs and clears the tape, so pb is recorded after it
+  const ModelOutput pb = unpadded->forward(batch);
+  backward(pb.loss);
+  EXPECT_EQ(pa.classes, 13);
+  EXPECT_NEAR(pa.loss.item(), pb.loss.item(), 1e-13);
+  for (size_t i = 0; i < a.size(); ++i) {
+    const std::vector<double> ga = a[i].value.grad().to_doubles(), gb = b[i].value.grad().to_doubles();
+    for (size_t j = 0; j < ga.size(); ++j)
+      ASSERT_NEAR(ga[j], j < gb.size() ? gb[j] : 0.0, 1e-12) << a[i].name << " element " << j;
+  }
+}
+
+TEST(ModelRegistry, PaddedVocabularyChangesNoLossOrGradient) {
+  ModelSpec mamba;
+  mamba.mamba = small_config();
+  ModelSpec transformer;
+  transformer.backbone = "transformer";
+  transformer.transformer.d_model = 8;
+  transformer.transformer.n_layer = 2;
+  transformer.transformer.n_head = 2;
+  transformer.transformer.vocab_size = 13;
+  for (const bool tie : {true, false}) {
+    SCOPED_TRACE(tie ? "tied" : "untied");
+    expect_padding_changes_nothing(mamba, tie);
+    expect_padding_changes_nothing(transformer, tie);
+  }
 }
 
 TEST(ModelRegistry, ComputeDtype) {

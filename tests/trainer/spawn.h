@@ -1,12 +1,16 @@
-// tests/trainer/spawn.h — starting the krait binary as a child process and reading how it ended, for
-// the tests that kill, signal or launch it.
+// tests/trainer/spawn.h — starting the krait binary as a child process, reading its output and how it
+// ended, for the tests that kill, signal or launch it.
 #pragma once
 
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace krait::testing {
@@ -33,6 +37,24 @@ inline int wait_exit_code(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+// What a spawned child has written to its output file so far.
+inline std::string read_output(const std::string& output) {
+  std::ifstream in(output);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Waits (up to a minute) until the output file holds `text`; false if it never does.
+inline bool wait_for_output(const std::string& output, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read_output(output).find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 }  // namespace krait::testing
