@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include "train/launch.h"
 #include "train/metrics_log.h"
 #include "train/recipe.h"
+#include "train/run_lock.h"
 #include "train/run_summary.h"
 #include "train/sweep_spec.h"
 #include "train/yaml_reader.h"
@@ -118,40 +118,10 @@ std::string tail_lines(const std::filesystem::path& path, int n) {
   return out;
 }
 
-// An exclusive flock on RUN_DIR/sweep.lock holding the taker's pid; released when destroyed (and when
-// every process that inherited it has exited).
-class RunLock {
- public:
-  // The lock, or nullopt when another process holds it.
-  static std::optional<RunLock> try_take(const std::filesystem::path& run_dir) {
-    std::filesystem::create_directories(run_dir);
-    const std::string path = (run_dir / kLockFile).string();
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    KRAIT_CHECK(fd, "sweep: cannot open '", path, "': ", std::strerror(errno));
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-      KRAIT_CHECK(errno == EWOULDBLOCK, "sweep: flock '", path, "': ", std::strerror(errno));
-      return std::nullopt;
-    }
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    KRAIT_CHECK(::ftruncate(fd.get(), 0) == 0 && ::pwrite(fd.get(), pid.data(), pid.size(), 0) == ssize_t(pid.size()),
-                "sweep: cannot write '", path, "': ", std::strerror(errno));
-    return RunLock(std::move(fd));
-  }
-  int fd() const { return fd_.get(); }
-
- private:
-  explicit RunLock(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;
-};
-
-// The pid written in a run's lock file while some process holds the lock, else nullopt.
-std::optional<std::string> lock_holder(const std::filesystem::path& run_dir) {
-  const std::filesystem::path path = run_dir / kLockFile;
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd || ::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return std::nullopt;
-  std::string pid = read_text(path);
-  while (!pid.empty() && pid.back() == '\n') pid.pop_back();
-  return pid;
+// The run's sweep lock, RUN_DIR/sweep.lock: the runner takes it, and the `krait train` child it starts
+// inherits it.
+std::optional<PidLockFile> take_run_lock(const std::filesystem::path& run_dir) {
+  return PidLockFile::try_take(run_dir / kLockFile);
 }
 
 std::vector<std::string> train_arguments(const SweepSpec& spec, const Plan& p) {
@@ -168,7 +138,7 @@ std::string command_line(const std::vector<std::string>& args) {
 
 // Starts `krait train` for the run with its output appended to RUN_DIR/train.log; the child keeps
 // the run's lock and is sent SIGTERM if the runner dies.
-pid_t start_child(const SweepSpec& spec, const Plan& p, std::optional<int> gpu, const RunLock& lock) {
+pid_t start_child(const SweepSpec& spec, const Plan& p, std::optional<int> gpu, const PidLockFile& lock) {
   const std::vector<std::string> args = train_arguments(spec, p);
   const std::string log_path = in_run(p, "train.log").string();
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
@@ -210,7 +180,7 @@ struct Slot {
   std::optional<int> gpu;
   int plan = -1;  // the run it trains, or -1
   pid_t pid = -1;
-  std::optional<RunLock> lock;
+  std::optional<PidLockFile> lock;
 };
 
 class Runner {
@@ -291,7 +261,7 @@ class Runner {
       if (states_[i] != State::Pending && states_[i] != State::Elsewhere) continue;
       const auto free = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.plan < 0; });
       if (free == slots_.end()) break;
-      std::optional<RunLock> lock = RunLock::try_take(plans_[i].run.run_dir);
+      std::optional<PidLockFile> lock = take_run_lock(plans_[i].run.run_dir);
       if (!lock) {
         if (states_[i] != State::Elsewhere) out_ << plans_[i].run.name << ": another process holds its lock; waiting\n";
         states_[i] = State::Elsewhere;
@@ -388,7 +358,7 @@ void print_sweep_status(const std::filesystem::path& sweep_file, std::ostream& o
     if (const std::optional<RunSummary> s = finished_summary(p)) {
       state << "finished: eval loss " << s->final_eval_loss << ", train loss " << s->final_train_loss << ", "
             << format_duration(s->wall_s);
-    } else if (const std::optional<std::string> pid = lock_holder(p.run.run_dir)) {
+    } else if (const std::optional<std::string> pid = PidLockFile::holder(p.run.run_dir / kLockFile)) {
       state << "running (pid " << *pid << "): step " << record.step;
     } else if (std::filesystem::exists(in_run(p, kFailedFile))) {
       std::string why = read_text(in_run(p, kFailedFile));
