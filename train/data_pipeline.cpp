@@ -172,14 +172,15 @@ const std::vector<std::string>& DataPipeline::class_names() const {
 
 std::string DataPipeline::describe() const {
   std::ostringstream out;
-  out << "data:";
+  out << to_string(recipe_.data.format);
   if (synthetic_)
-    out << " synthetic " << recipe_.data.task << ", " << recipe_.data.seq_len << " tokens per example, vocabulary "
-        << recipe_.model.vocab_size() << ", " << recipe_.data.eval_examples << " validation examples";
-  if (train_tokens_) out << " train " << train_tokens_->path() << " (" << train_tokens_->size() << " tokens)";
-  if (valid_tokens_) out << " valid " << valid_tokens_->path() << " (" << valid_tokens_->size() << " tokens)";
-  if (train_set_) out << " train " << summary(*train_set_);
+    out << " " << recipe_.data.task << ", " << recipe_.data.seq_len << " tokens per example, "
+        << recipe_.data.eval_examples << " validation examples";
+  if (train_tokens_) out << ": train " << train_tokens_->path() << " (" << train_tokens_->size() << " tokens)";
+  if (valid_tokens_) out << ", valid " << valid_tokens_->path() << " (" << valid_tokens_->size() << " tokens)";
+  if (train_set_) out << ": train " << summary(*train_set_);
   if (valid_set_) out << "; valid " << summary(*valid_set_);
+  out << "; vocabulary " << recipe_.model.vocab_size();
   return out.str();
 }
 

@@ -33,7 +33,7 @@ class DataPipeline {
 
   uint32_t vocab_size() const;                          // every id of the opened sets is below it
   const std::vector<std::string>& class_names() const;  // empty for unlabeled data
-  std::string describe() const;                         // one line for the log: sizes, classes
+  std::string describe() const;  // one line for the log: format, files, sizes, classes, vocabulary
 
  private:
   Recipe recipe_;

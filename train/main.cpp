@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "data/hdf5_process.h"
 #include "train/bench.h"
 #include "train/checkpoint_file.h"
 #include "train/data_pipeline.h"
@@ -16,6 +17,7 @@
 #include "train/hf_convert.h"
 #include "train/launch.h"
 #include "train/recipe.h"
+#include "train/run_banner.h"
 #include "train/stop_signal.h"
 #include "train/sweep_report.h"
 #include "train/sweep_runner.h"
@@ -28,20 +30,19 @@ using namespace krait::train;
 // One rank of a data-parallel job when a launcher's variables say so (torchrun, Slurm, Open MPI,
 // `krait launch`); rank 0 alone prints. SIGINT, SIGTERM and SIGUSR1 stop it after the current step
 // with a checkpoint, and it exits with stop_exit_code (130, 143, 138).
-int run_train(const std::string& config, const std::vector<std::string>& overrides, bool force_nccl) {
+int run_train(const std::string& config, const std::vector<std::string>& overrides, bool force_nccl,
+              RecipeChangePolicy changes) {
   install_stop_handlers();
   const dist::LaunchEnv env = dist::read_launch_env();
   Recipe recipe = load_recipe(config, overrides, env.world_size);
   const Distributed job = join_distributed(env, recipe, force_nccl);
   std::ostream quiet(nullptr);
   std::ostream& progress = env.rank == 0 ? std::cout : quiet;
-  Trainer trainer(recipe, progress, job.comm.get());
+  Trainer trainer(recipe, progress, job.comm.get(), changes);
   const TrainSummary s = trainer.run();
   if (s.stop_signal != 0) return stop_exit_code(s.stop_signal);
   if (env.rank != 0) return 0;
-  std::cout << "done: step " << s.last_step << ", train loss " << s.final_train_loss;
-  if (!std::isnan(s.final_eval_loss)) std::cout << ", valid loss " << s.final_eval_loss;
-  std::cout << "; run directory " << recipe.train.run_dir << "\n";
+  print_run_end(recipe, s, std::cout);
   return 0;
 }
 
@@ -174,6 +175,7 @@ int run_convert(const std::string& from_hf, const std::string& to_hf, const std:
 }  // namespace
 
 int main(int argc, char** argv) {
+  data::skip_hdf5_cleanup_at_exit();
   CLI::App app{"krait: train selective state-space (Mamba) models: language models and sequence classifiers"};
   app.require_subcommand(1);
 
@@ -184,7 +186,10 @@ int main(int argc, char** argv) {
   train->add_option("-c,--config", config, "recipe YAML file")
       ->required()
       ->check(CLI::ExistingFile);
-  bool force_nccl = false;
+  bool force_nccl = false, allow_recipe_change = false;
+  train->add_flag("--allow-recipe-change", allow_recipe_change,
+                  "resume with a changed run length, intervals, lr schedule or eval settings (recorded in "
+                  "RUN_DIR/recipe-history/); model, data and seed changes are refused all the same");
   train->add_flag("--nccl", force_nccl,
                   "go through NCCL even on one GPU (to check that path; several ranks always use it)");
   train->add_option("--set", overrides,
@@ -320,7 +325,9 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*train) return run_train(config, overrides, force_nccl);
+    if (*train)
+      return run_train(config, overrides, force_nccl,
+                       allow_recipe_change ? RecipeChangePolicy::AllowResumable : RecipeChangePolicy::Refuse);
     if (*eval) return run_eval(checkpoint, config, overrides, eval_lengths);
     if (*info) return run_info(checkpoint);
     if (*bench_train_cmd) return run_bench_train(config, overrides, bench_options);

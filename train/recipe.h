@@ -171,9 +171,9 @@ Recipe parse_recipe(const std::string& text, const std::string& source_name,
 // krait::Error when the run length is unset or data.batch_size does not split on one rank.
 std::string to_yaml(const Recipe& recipe);
 
-// Writes to_yaml(recipe) to path (via a temporary file, so a reader never sees half a recipe),
-// creating the parent folder if needed.
-void write_resolved_recipe(const Recipe& recipe, const std::string& path);
+// Writes header (comment lines, or "") and to_yaml(recipe) to path (via a temporary file, so a reader
+// never sees half a recipe), creating the parent folder if needed.
+void write_resolved_recipe(const Recipe& recipe, const std::string& path, const std::string& header = "");
 
 const char* to_string(Precision precision);
 const char* to_string(OnNonFinite action);

@@ -198,7 +198,7 @@ std::string to_yaml(const Recipe& recipe) {
   return std::string(out.c_str()) + "\n";
 }
 
-void write_resolved_recipe(const Recipe& recipe, const std::string& path) {
+void write_resolved_recipe(const Recipe& recipe, const std::string& path, const std::string& header) {
   const std::filesystem::path target(path);
   std::error_code error;
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), error);
@@ -211,7 +211,7 @@ void write_resolved_recipe(const Recipe& recipe, const std::string& path) {
   const std::string temporary = path + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << to_yaml(recipe);
+    out << header << to_yaml(recipe);
     if (!out.flush()) throw Error("cannot write resolved recipe '" + temporary + "'");
   }
   std::filesystem::rename(temporary, target, error);

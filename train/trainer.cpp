@@ -17,6 +17,7 @@
 #include "train/grad_sync.h"
 #include "train/metrics_log.h"
 #include "train/pretrained.h"
+#include "train/run_banner.h"
 #include "train/run_dir.h"
 #include "train/run_lock.h"
 #include "train/run_summary.h"
@@ -91,7 +92,8 @@ ModelSpec resolve_model(const Recipe& recipe, const DataPipeline& data) {
   return spec;
 }
 
-Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicator* comm)
+Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicator* comm,
+                 RecipeChangePolicy changes)
     : own_comm_(comm ? nullptr : dist::make_single_rank_communicator()),
       comm_(comm ? *comm : *own_comm_),
       recipe_(recipe),
@@ -115,16 +117,6 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
     // A communicator given for a world of one (NCCL, to check that path) is used all the same.
     if (comm != nullptr) grad_sync_ = std::make_unique<GradSync>(comm_, trainable_, kGradBucketBytes);
   }
-  progress_ << data_->describe() << "\n"
-            << "model: " << recipe_.model.backbone << " " << task_name(recipe_.model.task) << ", "
-            << model_->num_parameters() << " parameters";
-  if (!frozen.empty()) progress_ << " (" << frozen.size() << " tensors frozen by train.freeze)";
-  progress_ << "; global batch " << recipe.data.batch_size << " x " << recipe.data.seq_len << " = micro-batch "
-            << recipe_.micro_batch(world) << " x accumulation " << recipe_.grad_accum(world) << " x " << world
-            << (world == 1 ? " rank" : " ranks") << "\n";
-  if (sharded_)
-    progress_ << "ZeRO-1: this rank holds " << sharded_->state_bytes() / (1 << 20) << " MiB of AdamW state of "
-              << sharded_->unsharded_state_bytes() / (1 << 20) << " MiB\n";
 
   const std::string& run_dir = recipe.train.run_dir;
   if (writes()) {
@@ -133,11 +125,15 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
     remove_stale_temp_files(run_dir);
   }
   check_valid_set();
-  const auto latest = resume_from_newest_readable();
+  const auto latest = resume_from_newest_readable(changes);
   if (!latest && !recipe.train.init_from.empty()) start_from_pretrained();
+  print_banner(recipe_, *model_, *data_, world, {latest, step_, static_cast<int64_t>(frozen.size())}, progress_);
+  if (sharded_)
+    progress_ << "ZeRO-1: this rank holds " << sharded_->state_bytes() / (1 << 20) << " MiB of AdamW state of "
+              << sharded_->unsharded_state_bytes() / (1 << 20) << " MiB\n";
   if (!writes()) return;
   metrics_ = std::make_unique<MetricsLog>(run_dir + "/metrics.jsonl", latest ? step_ : -1);
-  write_resolved_recipe(recipe_, run_dir + "/recipe.yaml");
+  write_resolved_recipe(recipe_, run_dir + "/recipe.yaml", recipe_history_note(run_dir));
 }
 
 void Trainer::start_from_pretrained() {
@@ -162,20 +158,47 @@ void Trainer::check_valid_set() {
 
 // Each checkpoint fully replaces the model, optimizer and data state, so one that fails halfway
 // leaves nothing behind once an older one loads.
-std::optional<std::string> Trainer::resume_from_newest_readable() {
+// A checkpoint's recipe is compared with this run's before its state is loaded (recipe_change.h): a refused
+// change stops the run rather than skip to an older checkpoint.
+std::optional<std::string> Trainer::resume_from_newest_readable(RecipeChangePolicy changes) {
   const std::vector<CheckpointFile> checkpoints = list_checkpoints(recipe_.train.run_dir);
+  const auto skip = [&](const std::string& path, const Error& e) {
+    progress_ << "skipping checkpoint " << path << ": cannot resume from it: " << e.what() << "\n";
+  };
   for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
+    std::string trained_with;
+    int64_t step = 0;
+    try {
+      const CheckpointReader ckpt(it->path);
+      trained_with = ckpt.get_string("recipe");
+      step = ckpt.get_int("state/step");
+    } catch (const Error& e) {
+      skip(it->path, e);
+      continue;
+    }
+    const std::vector<RecipeChange> changed =
+        check_resumed_recipe(recipe_, trained_with, it->path, step, comm_.world_size(), changes);
     try {
       resume_from(it->path);
-      return it->path;
     } catch (const Error& e) {
-      progress_ << "skipping checkpoint " << it->path << ": cannot resume from it: " << e.what() << "\n";
+      skip(it->path, e);
+      continue;
     }
+    if (!changed.empty()) record_recipe_changes(trained_with, changed);
+    return it->path;
   }
   KRAIT_CHECK(checkpoints.empty(), "none of the ", checkpoints.size(), " checkpoints in ",
               checkpoint_dir(recipe_.train.run_dir), " can be resumed from (reasons above); move them aside "
               "to start the run over");
   return std::nullopt;
+}
+
+// Says what changed on resume; rank 0 records it before recipe.yaml is rewritten.
+void Trainer::record_recipe_changes(const std::string& trained_with, const std::vector<RecipeChange>& changed) {
+  progress_ << "recipe changed on resume at step " << step_ << ": " << describe(changed);
+  if (writes())
+    progress_ << "; the recipe used so far: " << record_recipe_change(recipe_.train.run_dir, step_, trained_with, changed);
+  progress_ << "\n";
 }
 
 void Trainer::resume_from(const std::string& path) {
@@ -205,7 +228,6 @@ void Trainer::resume_from(const std::string& path) {
   std::memcpy(&data_state.rng.spare, &words[5], sizeof(double));
   data_state.batches_drawn = ckpt.get_int("state/batches_drawn");
   data_->train().set_state(data_state);
-  progress_ << "resuming from " << path << " at step " << step_ << "\n";
 }
 
 void Trainer::save_checkpoint() {

@@ -14,6 +14,7 @@
 #include "optim/schedule.h"
 #include "train/data_pipeline.h"
 #include "train/recipe.h"
+#include "train/recipe_change.h"
 
 namespace krait::train {
 
@@ -39,13 +40,16 @@ class Trainer {
   // recipe.train.run_dir (skipping, with a line saying why, newer ones that cannot be read), or else
   // starts from train.init_from when set. Rank 0 holds the run directory's lock (run_lock.h) for the
   // trainer's life. Problems that would surface late are checked first: an unwritable checkpoint
-  // folder, a validation set without one window. Progress lines go to `progress`. At the last step
+  // folder, a validation set without one window. The banner (run_banner.h) and progress lines go to `progress`. At the last step
   // rank 0 writes RUN_DIR/summary.json (train/run_summary.h). With a
   // communicator of several ranks (the caller keeps it alive), this rank trains on its rows of every global micro-batch, the
   // gradients are averaged over the ranks (grad_sync.h), evaluations are summed over them, and only
   // rank 0 writes metrics, the resolved recipe and checkpoints.
   // Without a communicator the run is single-rank.
-  Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicator* comm = nullptr);
+  // A resume whose recipe differs from the checkpoint's is refused, or with AllowResumable accepted
+  // when recipe_change.h's rule allows each change, and recorded in RUN_DIR/recipe-history/.
+  Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicator* comm = nullptr,
+          RecipeChangePolicy changes = RecipeChangePolicy::Refuse);
   ~Trainer();
 
   // Trains to the last step, or until a stop is requested (stop_signal.h): then the current step is
@@ -55,8 +59,9 @@ class Trainer {
   const Model& model() const { return *model_; }
 
  private:
-  std::optional<std::string> resume_from_newest_readable();  // the checkpoint resumed from, if any
+  std::optional<std::string> resume_from_newest_readable(RecipeChangePolicy changes);  // the one resumed from
   void resume_from(const std::string& checkpoint);
+  void record_recipe_changes(const std::string& trained_with, const std::vector<RecipeChange>& changed);
   void check_valid_set();
   int agreed_stop_signal();
   void start_from_pretrained();

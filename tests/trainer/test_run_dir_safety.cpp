@@ -1,6 +1,7 @@
 // What used to lose a run's work or fail it late: a second training in the same run directory (refused
 // at once, naming the first one's pid), a corrupt newest checkpoint (skipped for the newest readable
-// one), a validation set without one window and an unwritable checkpoint folder (found before step 1).
+// one), a validation set without one window and an unwritable checkpoint folder (found before step 1),
+// and a disk that fills while a checkpoint is written (the error, no crash, the old checkpoint kept).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -16,14 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::read_output;
+using testing::spawn_train;
 using testing::wait_exit_code;
-
-// `krait train` of the recipe with overrides, its output written to `output`.
-pid_t spawn_train(const std::string& recipe, const std::vector<std::string>& overrides, const std::string& output) {
-  std::vector<std::string> args{"train", "--config", recipe};
-  for (const auto& o : overrides) args.insert(args.end(), {"--set", o});
-  return testing::spawn_krait(args, output);
-}
 
 TEST(RunDirSafety, SecondTrainingInTheRunDirectoryIsRefusedNamingTheFirst) {
   testing::RunFixture fx("run-lock");
@@ -39,8 +34,33 @@ TEST(RunDirSafety, SecondTrainingInTheRunDirectoryIsRefusedNamingTheFirst) {
   const std::string text = read_output(second_out);
   EXPECT_NE(text.find("is in use by another training process (pid " + std::to_string(first) + ","), std::string::npos)
       << text;
-  // The lock dies with its holder: the run directory is usable again.
+  // The lock dies with its holder: the run directory is usable again (without the first run's checkpoints,
+  // which may be past the 2 steps given here).
+  fs::remove_all(checkpoint_dir(fx.run_dir("shared")));
   EXPECT_EQ(wait_exit_code(spawn_train(recipe, {"schedule.total_steps=2"}, "/dev/null")), 0);
+}
+
+TEST(RunDirSafety, DiskFullWhileCheckpointingExitsWithTheErrorAndKeepsTheOldCheckpoint) {
+  testing::RunFixture fx("disk-full");
+  const std::string recipe = fx.recipe("run", 20), output = (fx.dir() / "output.txt").string();
+  ASSERT_EQ(wait_exit_code(spawn_train(recipe, {}, "/dev/null")), 0);
+  // Back to step 10, then resume with files limited to half a checkpoint: writing step 20's fails.
+  const std::string step10 = checkpoint_path(fx.run_dir("run"), 10), step20 = checkpoint_path(fx.run_dir("run"), 20);
+  const auto size = static_cast<long>(fs::file_size(step10));
+  fs::remove(step20);
+  fs::remove(fs::path(fx.run_dir("run")) / "summary.json");
+  const auto step10_bytes = read_output(step10);
+
+  const int code = wait_exit_code(spawn_train(recipe, {}, output, {}, size / 2));
+  const std::string text = read_output(output);
+  EXPECT_EQ(code, 1) << "an error exit, not a crash (HDF5's exit-time clean-up segfaulted here): " << text;
+  EXPECT_NE(text.find("krait: error: checkpoint '" + step20 + ".tmp'"), std::string::npos) << text;
+  EXPECT_FALSE(fs::exists(step20));
+  EXPECT_FALSE(fs::exists(step20 + ".tmp"));
+  EXPECT_EQ(read_output(step10), step10_bytes) << "the previous checkpoint is intact";
+  // And the run resumes from it once there is room again.
+  ASSERT_EQ(wait_exit_code(spawn_train(recipe, {}, output)), 0) << read_output(output);
+  EXPECT_TRUE(fs::exists(step20));
 }
 
 TEST(RunDirSafety, CorruptNewestCheckpointIsSkippedForTheNewestReadable) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/hdf5_process.h"
 #include "tools/prepare/prepare.h"
 #include "tools/prepare/progress.h"
 
@@ -81,6 +82,7 @@ void print_result(const krait::prepare::PrepareResult& result) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  krait::data::skip_hdf5_cleanup_at_exit();
   CLI::App app{"krait-prepare: DNA, audio or text files into HDF5 sequence datasets OUT/{train,valid,test}.h5 "
                "and OUT/dataset.yaml"};
   app.require_subcommand(1);
