@@ -71,7 +71,8 @@ void print_banner(const Recipe& r, const Model& model, const DataPipeline& data,
 }
 
 void print_run_end(const Recipe& r, const TrainSummary& s, std::ostream& out) {
-  out << "done: step " << s.last_step << ", train loss " << fixed4(s.final_train_loss);
+  out << "done: step " << s.last_step;
+  if (s.last_step > s.first_step) out << ", train loss " << fixed4(s.final_train_loss);  // none trained: none
   if (!std::isnan(s.final_eval_loss)) out << ", valid loss " << fixed4(s.final_eval_loss);
   if (!std::isnan(s.final_eval_accuracy)) out << ", valid accuracy " << fixed4(100 * s.final_eval_accuracy) << "%";
   out << "; run directory " << r.train.run_dir << "\n";

@@ -27,7 +27,8 @@ void print_banner(const Recipe& recipe, const Model& model, const DataPipeline& 
                   const RunStart& start, std::ostream& out);
 
 // The end of a run that reached its last step: "done: step N, train loss ..., valid loss ...; run
-// directory D", then tokens and time, the newest checkpoint, and the next commands.
+// directory D" (the losses this process measured), then tokens and time, the newest checkpoint, and
+// the next commands.
 void print_run_end(const Recipe& recipe, const TrainSummary& summary, std::ostream& out);
 
 }  // namespace krait::train
