@@ -21,14 +21,15 @@
 #include "common/error.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/check.h"
+#include "train/bench_cuda.cuh"
 
 namespace krait::train {
 namespace {
 
 namespace kc = krait::kernels::cuda;
+using bench::device_alloc;
+using bench::median_ms;
 using bf16 = __nv_bfloat16;
-
-constexpr int kIterations = 20, kWarmup = 3;
 
 struct AttentionShape {
   int64_t batch, length, heads, head_dim;
@@ -43,33 +44,6 @@ __global__ void fill_uniform_bf16(bf16* dst, int64_t n, uint64_t seed, float lo,
     x ^= x >> 29;
     dst[i] = __float2bfloat16(lo + (hi - lo) * float(x >> 40) * 0x1.0p-24f);
   }
-}
-
-void* device_alloc(size_t bytes) {
-  void* p = nullptr;
-  KRAIT_CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(bytes, 1)));
-  return p;
-}
-
-double median_ms(const std::function<void()>& fn) {
-  cudaEvent_t start, stop;
-  KRAIT_CUDA_CHECK(cudaEventCreate(&start));
-  KRAIT_CUDA_CHECK(cudaEventCreate(&stop));
-  for (int i = 0; i < kWarmup; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < kIterations; ++i) {
-    KRAIT_CUDA_CHECK(cudaEventRecord(start));
-    fn();
-    KRAIT_CUDA_CHECK(cudaEventRecord(stop));
-    KRAIT_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0.0f;
-    KRAIT_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    times.push_back(ms);
-  }
-  KRAIT_CUDA_CHECK(cudaEventDestroy(start));
-  KRAIT_CUDA_CHECK(cudaEventDestroy(stop));
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
 }
 
 struct Row {
@@ -143,7 +117,7 @@ int bench_attention(const std::string& shape) {
                 kc::causal_attention_uses_tensor_cores(DType::BF16, s.head_dim) ? "" : " (generic kernels)");
   }
   std::printf("\n%s, bf16 causal attention, median of %d runs; TFLOP/s: fwd 4 B H L^2 Dh / 2, bwd 2.5 x fwd\n\n",
-              prop.name, kIterations);
+              prop.name, bench::kBenchIterations);
   std::printf("| (B, L, H, Dh) | fwd ms | fwd TFLOP/s | bwd ms | bwd TFLOP/s | fwd+bwd ms | fwd+bwd TFLOP/s |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows) {

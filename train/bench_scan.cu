@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/cuda/check.h"
+#include "train/bench_cuda.cuh"
 #include "kernels/cuda/selective_scan.h"
 
 namespace krait::train {
@@ -24,10 +25,10 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 namespace kc = krait::kernels::cuda;
+using bench::device_alloc;
+using bench::median_ms;
 
 constexpr int kN = 16;            // the state size of every benchmarked shape
-constexpr int kIterations = 20;   // timed runs; the median is reported
-constexpr int kWarmup = 3;
 
 // Uniform in [lo, hi) from a hash of (seed, i): random, reproducible data without a host round trip.
 __device__ float hash_uniform(uint64_t seed, int64_t i, float lo, float hi) {
@@ -93,34 +94,6 @@ __global__ void diff_norms(const bf16* a, const bf16* b, int64_t n, double* sums
   }
   atomicAdd(&sums[0], diff);
   atomicAdd(&sums[1], norm);
-}
-
-void* device_alloc(size_t bytes) {
-  void* p = nullptr;
-  if (bytes > 0) KRAIT_CUDA_CHECK(cudaMalloc(&p, bytes));
-  return p;
-}
-
-// Median milliseconds of fn over kIterations runs after kWarmup, each timed with events.
-double median_ms(const std::function<void()>& fn) {
-  cudaEvent_t start, stop;
-  KRAIT_CUDA_CHECK(cudaEventCreate(&start));
-  KRAIT_CUDA_CHECK(cudaEventCreate(&stop));
-  for (int i = 0; i < kWarmup; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < kIterations; ++i) {
-    KRAIT_CUDA_CHECK(cudaEventRecord(start));
-    fn();
-    KRAIT_CUDA_CHECK(cudaEventRecord(stop));
-    KRAIT_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0.0f;
-    KRAIT_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    times.push_back(ms);
-  }
-  KRAIT_CUDA_CHECK(cudaEventDestroy(start));
-  KRAIT_CUDA_CHECK(cudaEventDestroy(stop));
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
 }
 
 // Device-to-device copy bandwidth, bytes read plus bytes written per second.
@@ -257,7 +230,7 @@ void length_sweep(const Device& dev, const char* card) {
   std::vector<Row> rows;
   for (int64_t len = 2048; len <= (int64_t{1} << 20); len *= 2) rows.push_back(run_shape({1, 1536, len, 0, 0, false}, dev));
   std::printf("\n%s, (1, 1536, L, %d), bf16, input-dependent B and C, softplus; median of %d runs\n\n", card, kN,
-              kIterations);
+              bench::kBenchIterations);
   std::printf("| L | fwd ms | bwd ms | fwd+bwd ms | fwd+bwd ns per token | vs L = 2048 |\n|---|---|---|---|---|---|\n");
   for (const Row& r : rows) {
     const double per_token = r.fwd_bwd * 1e6 / double(r.shape.len);
@@ -298,7 +271,7 @@ int bench_scan(const std::string& mode) {
 
   std::printf("\n%s, bf16 u/delta/z/B/C (input-dependent B, C), f32 A/D/delta_bias, softplus, N = %d; median of %d "
               "runs (ms)\n\n",
-              prop.name, kN, kIterations);
+              prop.name, kN, bench::kBenchIterations);
   std::printf("| (B, D, L) | naive fwd | fwd | bwd | fwd+bwd | mamba_ssm fwd / fwd+bwd | floor fwd / fwd+bwd | "
               "fwd, fwd+bwd over floor |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
