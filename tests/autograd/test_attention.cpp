@@ -13,11 +13,13 @@
 #include "autograd/device.h"
 #include "autograd/ops.h"
 #include "common/error.h"
+#include "tests/support/error_text.h"
 #include "tests/support/gradcheck.h"
 
 namespace krait {
 namespace {
 using testing::expect_close;
+using testing::expect_error;
 using testing::expect_gradcheck;
 using testing::random_leaf;
 using testing::random_tensor;
@@ -51,18 +53,6 @@ std::vector<double> naive_attention(const Tensor& qkv, int64_t heads) {
       }
     }
   return out;
-}
-
-// Asserts that action throws a krait::Error whose message contains every one of parts.
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "expected a krait::Error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts)
-      EXPECT_NE(message.find(part), std::string::npos) << "\"" << message << "\" does not mention \"" << part << "\"";
-  }
 }
 
 TEST(CausalAttention, FirstPositionCopiesItsValue) {

@@ -9,11 +9,13 @@
 
 #include "autograd/ops.h"
 #include "common/error.h"
+#include "tests/support/error_text.h"
 #include "tests/support/gradcheck.h"
 
 namespace krait {
 namespace {
 using testing::expect_close;
+using testing::expect_error;
 using testing::expect_gradcheck;
 using testing::random_leaf;
 using testing::random_tensor;
@@ -23,18 +25,6 @@ Tensor random_ids(const Shape& shape, int64_t limit, Rng& rng, DType dtype = DTy
   std::vector<int64_t> ids(shape_numel(shape));
   for (int64_t& id : ids) id = static_cast<int64_t>(rng.below(limit));
   return Tensor::from_indices(ids, shape, dtype);
-}
-
-// Asserts that action throws a krait::Error whose message contains every one of parts.
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "expected a krait::Error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts)
-      EXPECT_NE(message.find(part), std::string::npos) << "\"" << message << "\" does not mention \"" << part << "\"";
-  }
 }
 
 // ---- embedding ----
