@@ -33,6 +33,9 @@ struct DeviceState {
   void* cublas_workspace = nullptr;
   std::multimap<size_t, void*> free_blocks;  // by block size
   MemoryStats stats;
+  std::map<int, std::multimap<size_t, void*>> pool_free_blocks;  // each graph pool's released blocks
+  std::map<void*, int> pool_of;  // the blocks graph pools own
+  int open_pool = 0, last_pool = 0;  // 0: none open
 
   explicit DeviceState(int index) : device(index) {
     KRAIT_CUDA_CHECK(cudaSetDevice(device));
@@ -106,7 +109,19 @@ void* allocate(size_t bytes, int device) {
   std::lock_guard lock(mutex);
   DeviceState& s = state(device);
   const size_t size = block_size(bytes);
-  void* ptr = allocate_locked(s, size, bytes);
+  void* ptr = nullptr;
+  if (s.open_pool) {
+    auto& pool = s.pool_free_blocks[s.open_pool];
+    if (auto it = pool.find(size); it != pool.end()) {
+      ptr = it->second;
+      pool.erase(it);
+    } else {
+      ptr = allocate_locked(s, size, bytes);
+      s.pool_of[ptr] = s.open_pool;
+    }
+  } else {
+    ptr = allocate_locked(s, size, bytes);
+  }
   s.stats.in_use += size;
   s.stats.peak_in_use = std::max(s.stats.peak_in_use, s.stats.in_use);
   return ptr;
@@ -117,8 +132,34 @@ void release(void* ptr, size_t bytes, int device) noexcept {
   std::lock_guard lock(mutex);
   DeviceState& s = *devices[device];
   const size_t size = block_size(bytes);
-  s.free_blocks.emplace(size, ptr);
+  // A block released while a pool is open joins it even when allocated before: the captured kernels
+  // may read it, so it must not serve other tensors while the graph lives.
+  if (s.open_pool && !s.pool_of.contains(ptr)) s.pool_of[ptr] = s.open_pool;
+  if (auto it = s.pool_of.find(ptr); it != s.pool_of.end()) s.pool_free_blocks[it->second].emplace(size, ptr);
+  else s.free_blocks.emplace(size, ptr);
   s.stats.in_use -= size;
+}
+
+int open_pool(int device) {
+  std::lock_guard lock(mutex);
+  DeviceState& s = state(device);
+  KRAIT_CHECK(s.open_pool == 0, "cuda:", device, ": a graph memory pool is already open");
+  s.open_pool = ++s.last_pool;
+  return s.open_pool;
+}
+
+void stop_pool(int device) {
+  std::lock_guard lock(mutex);
+  state(device).open_pool = 0;
+}
+
+void close_pool(int device, int pool) {
+  std::lock_guard lock(mutex);
+  DeviceState& s = state(device);
+  if (s.open_pool == pool) s.open_pool = 0;
+  for (const auto& [size, block] : s.pool_free_blocks[pool]) s.free_blocks.emplace(size, block);
+  s.pool_free_blocks.erase(pool);
+  std::erase_if(s.pool_of, [pool](const auto& entry) { return entry.second == pool; });
 }
 
 MemoryStats memory_stats(int device) {
@@ -197,6 +238,9 @@ void release(void*, size_t, int) noexcept {}
 MemoryStats memory_stats(int) { return {}; }
 void reset_peak(int) {}
 void empty_cache(int) {}
+int open_pool(int device) { KRAIT_FAIL("cuda:", device, " requested but Krait was built without CUDA"); }
+void stop_pool(int) {}
+void close_pool(int, int) {}
 void synchronize(int) {}
 void defer_check(const Tensor&, std::function<std::string(int64_t)>) {}
 void run_deferred_checks(int) {}

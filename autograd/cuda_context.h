@@ -30,6 +30,15 @@ struct MemoryStats {
   int64_t device_allocations = 0;  // cudaMalloc calls so far
 };
 MemoryStats memory_stats(int device);
+
+// Graph memory pools (autograd/cuda_graph.h). While a device has an open pool, its allocations are
+// reserved for that pool: a block it hands out returns to it when released, never to the shared cache,
+// so memory a captured graph's kernels write stays out of other tensors' way until close_pool; so does a
+// block released while the pool is open. A pool reuses its own released blocks (the captured work runs
+// in the order it was recorded).
+int open_pool(int device);             // routes the device's allocations to a new pool; returns its id
+void stop_pool(int device);            // routes them to the shared cache again; the pool keeps its blocks
+void close_pool(int device, int pool);  // its blocks go to the shared cache (the live ones when released)
 void reset_peak(int device);
 void empty_cache(int device);  // returns cached blocks to the driver
 

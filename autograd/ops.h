@@ -85,15 +85,44 @@ struct ScanInputs {
   bool delta_softplus = false;
 };
 Tensor selective_scan(const ScanInputs& in);
-// The same scan continuing from `state` (B, D, N) in u's dtype (zeros: from the start), which it
-// overwrites with the state after the last step: recurrent generation's prefill (L tokens) and step
-// (L = 1). Not differentiable: an error where the tape would record. The CPU runs the reference scan
-// (kernels/cpu/selective_scan.h); CUDA, whose scan kernel keeps no final state yet, runs
-// selective_scan_by_steps.
+// The same scan continuing from `state` (B, D, N) in scan_state_dtype(u's dtype) (zeros: from the
+// start), which it overwrites with the state after the last step: recurrent generation's prefill of a
+// prompt. Not differentiable: an error where the tape would record. Runs the scan kernels of either
+// device with an initial and a final state.
 Tensor selective_scan_stateful(const ScanInputs& in, const Tensor& state);
-// selective_scan_stateful composed of existing ops (slice, matmul, mul, exp, ...), one time step after
-// another, on any device: CUDA's path until it has a step kernel; public so that CPU tests check it.
-Tensor selective_scan_by_steps(const ScanInputs& in, const Tensor& state);
+// The dtype of a scan's state (and of A, D_skip, delta_bias) for activations of `dtype`: f32 for bf16
+// (CUDA keeps parameters and states in f32), else dtype itself.
+DType scan_state_dtype(DType dtype);
+
+// ---- recurrent generation, one token per sequence (ops/generation_step.cpp) ----
+// Neither op is differentiable (an error where the tape would record): both update a state in place.
+// Per-sequence inputs are Columns: `width` columns from `offset` on of a (batch, *) tensor, read in
+// place, so that they can be parts of a fused projection's output.
+struct Columns {
+  Tensor t;
+  int64_t offset = 0;
+};
+// causal_conv1d for one new input per sequence: x (batch, channels) as columns, window (batch,
+// channels, width - 1) the previous inputs (shifted in place: x enters, the oldest leaves), weight
+// (channels, width), bias (channels) or undefined; returns (batch, channels), silu'd when silu.
+Tensor causal_conv1d_step(const Columns& x, const Tensor& window, const Tensor& weight, const Tensor& bias, bool silu);
+// One step of selective_scan per sequence from state (batch, D, N), which it overwrites: u, delta
+// (undefined: 0) and z (undefined: no gate) (batch, D) as columns; B and C either (batch, N) as columns
+// (input-dependent) or (D, N) per channel; A (D, N), D_skip and delta_bias (D) as in ScanInputs, in
+// scan_state_dtype like the state. With delta_proj (D, R) in the activations' dtype, delta is (batch,
+// R) and the step's delta is delta_proj times it (Mamba's dt_proj, fused). Returns y (batch, D). Same
+// equations as a scan of length 1.
+struct ScanStepInputs {
+  Columns u, delta, z, B, C;
+  bool B_variable = false, C_variable = false;
+  Tensor A, D_skip, delta_bias, delta_proj;
+  bool delta_softplus = false;
+};
+Tensor selective_scan_step(const ScanStepInputs& in, const Tensor& state);
+// Greedy decoding: x (rows, W) -> i32 (rows) on x's device, each row's index of its largest value
+// among the first `width` columns (a padded vocabulary's others never win), the lower index on ties,
+// NaN counting as -infinity. Not differentiable.
+Tensor argmax_rows(const Tensor& x, int64_t width);
 
 // ---- Transformer ops (ops/attention.cpp, ops/rotary.cpp, ops/swiglu.cpp) ----
 // Causal multi-head softmax attention over a fused projection. qkv (B, L, 3 * H * Dh) holds, along

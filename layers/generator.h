@@ -13,7 +13,9 @@ class Generator {
 
   // ids (B, L), L >= 1, the prompts -> logits (B, padded vocab) at their last position.
   virtual Tensor prefill(const Tensor& ids) = 0;
-  // ids (B), each sequence's next token -> logits (B, padded vocab) after it.
+  // ids (B), each sequence's next token -> logits (B, padded vocab) after it. The logits may be
+  // rewritten by the next call (a CUDA generator replays a graph into one buffer): read or copy them
+  // first.
   virtual Tensor step(const Tensor& ids) = 0;
 };
 

@@ -1,6 +1,7 @@
 // layers/language_model.cpp — LanguageModel (see language_model.h).
 #include "layers/language_model.h"
 
+#include "autograd/cuda_graph.h"
 #include "autograd/tape.h"
 #include "common/error.h"
 #include "layers/init.h"
@@ -17,11 +18,17 @@ Tensor next_token_loss(const Tensor& logits, const Tensor& targets, int64_t voca
 }
 
 // Generation through the backbone's recurrence: a prefill is the prompts' forward, a step that of
-// one token each, and the head runs on the last position only.
+// one token each, and the head runs on the last position only. On CUDA the steps after the first
+// replay a graph of the whole step (its hundreds of small kernels in one launch): the first step runs
+// eagerly, which leaves the allocator holding every block a step needs and the products' algorithms
+// chosen, then the second records the graph, reading its ids from step_ids_ and writing step_logits_.
 class LanguageModelGenerator final : public Generator {
  public:
   LanguageModelGenerator(const LanguageModel& model, std::unique_ptr<BackboneRecurrence> recurrence)
-      : model_(model), recurrence_(std::move(recurrence)) {}
+      : model_(model), recurrence_(std::move(recurrence)), head_(cast_head(model)) {}
+  ~LanguageModelGenerator() override {
+    graph_.reset();  // before the tensors its replays read and write
+  }
 
   Tensor prefill(const Tensor& ids) override {
     KRAIT_CHECK(ids.dim() == 2 && ids.size(1) >= 1, "Generator::prefill: expected ids (batch, len >= 1), got ",
@@ -30,7 +37,15 @@ class LanguageModelGenerator final : public Generator {
   }
   Tensor step(const Tensor& ids) override {
     KRAIT_CHECK(ids.dim() == 1, "Generator::step: expected ids (batch), got ", ids.describe());
-    return last_logits(ids.view({ids.size(0), 1}));
+    const Tensor column = ids.view({ids.size(0), 1});
+    if (!head_.device().is_cuda() || steps_++ == 0) return last_logits(column);
+    if (!graph_) {
+      step_ids_ = Tensor::empty(column.shape(), DType::I32, head_.device());
+      graph_ = std::make_unique<cuda::CudaGraph>(head_.device().index, [&] { step_logits_ = last_logits(step_ids_); });
+    }
+    step_ids_.copy_from(column);
+    graph_->replay();
+    return step_logits_;
   }
 
  private:
@@ -38,11 +53,19 @@ class LanguageModelGenerator final : public Generator {
     const Tensor hidden = recurrence_->advance(ids);
     NoGradGuard no_grad;
     const int64_t len = hidden.size(1);
-    return model_.logits(ops::reshape(ops::slice(hidden, 1, len - 1, len), {hidden.size(0), hidden.size(2)}));
+    return model_.logits(ops::reshape(ops::slice(hidden, 1, len - 1, len), {hidden.size(0), hidden.size(2)}), head_);
+  }
+  static Tensor cast_head(const LanguageModel& model) {
+    NoGradGuard no_grad;
+    return ops::cast(model.head_weight(), model.compute_dtype());
   }
 
   const LanguageModel& model_;
   std::unique_ptr<BackboneRecurrence> recurrence_;
+  Tensor head_;  // the head's weight in the compute dtype
+  int64_t steps_ = 0;
+  Tensor step_ids_, step_logits_;  // the graph's input (B, 1) and output (B, padded vocab)
+  std::unique_ptr<cuda::CudaGraph> graph_;
 };
 
 }  // namespace
@@ -59,9 +82,14 @@ LanguageModel::LanguageModel(std::unique_ptr<Backbone> backbone, bool tie_embedd
 
 Tensor LanguageModel::forward(const Tensor& ids) const { return logits(backbone_->forward(ids)); }
 
-Tensor LanguageModel::logits(const Tensor& hidden) const {
-  const Tensor head = lm_head_.value.defined() ? lm_head_.value : backbone_->input_embedding().value;
-  return ops::matmul(hidden, ops::cast(head, compute_dtype()), false, true);
+const Tensor& LanguageModel::head_weight() const {
+  return lm_head_.value.defined() ? lm_head_.value : backbone_->input_embedding().value;
+}
+
+Tensor LanguageModel::logits(const Tensor& hidden) const { return logits(hidden, ops::cast(head_weight(), compute_dtype())); }
+
+Tensor LanguageModel::logits(const Tensor& hidden, const Tensor& head) const {
+  return ops::matmul(hidden, head, false, true);
 }
 
 std::unique_ptr<Generator> LanguageModel::generator(int64_t batch) const {

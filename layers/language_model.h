@@ -31,8 +31,12 @@ class LanguageModel : public Model {
   Tensor loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index = -100,
               ops::Reduction reduction = ops::Reduction::Mean) const;
   const Backbone& backbone() const { return *backbone_; }
-  // The head: hidden (..., d_model) -> logits (..., padded vocab).
+  // The head: hidden (..., d_model) -> logits (..., padded vocab); with `head`, a copy of head_weight()
+  // already in the compute dtype (a generator casts it once, not at every token).
   Tensor logits(const Tensor& hidden) const;
+  Tensor logits(const Tensor& hidden, const Tensor& head) const;
+  // W: lm_head.weight, or the input embedding when tied.
+  const Tensor& head_weight() const;
 
  private:
   std::unique_ptr<Backbone> backbone_;

@@ -15,16 +15,19 @@ const MambaConfig& validated(const MambaConfig& config) {
 
 class MambaRecurrence final : public BackboneRecurrence {
  public:
-  MambaRecurrence(const MambaBackbone& backbone, std::vector<MambaLayerState> states)
-      : backbone_(backbone), states_(std::move(states)) {}
+  MambaRecurrence(const MambaBackbone& backbone, std::vector<MambaLayerState> states,
+                  std::vector<MambaMixer::StepWeights> weights)
+      : backbone_(backbone), states_(std::move(states)), weights_(std::move(weights)) {}
+  // A prompt goes through the parallel forward (the scan); one token per sequence through the step.
   Tensor advance(const Tensor& ids) override {
     NoGradGuard no_grad;
-    return backbone_.forward(ids, states_);
+    return ids.dim() == 2 && ids.size(1) == 1 ? backbone_.step(ids, states_, weights_) : backbone_.forward(ids, states_);
   }
 
  private:
   const MambaBackbone& backbone_;
   std::vector<MambaLayerState> states_;
+  std::vector<MambaMixer::StepWeights> weights_;
 };
 }  // namespace
 
@@ -68,21 +71,37 @@ Tensor MambaBackbone::forward(const Tensor& ids, std::vector<MambaLayerState>& s
 
 std::unique_ptr<BackboneRecurrence> MambaBackbone::recurrence(int64_t batch) const {
   KRAIT_CHECK(batch > 0, "MambaBackbone: a recurrence needs batch > 0, got ", batch);
-  KRAIT_CHECK(compute_dtype_ != DType::BF16, "MambaBackbone: recurrent generation runs in f32 or f64, not bf16 "
-              "(the scan's state is kept in the compute dtype)");
   std::vector<MambaLayerState> states;
-  for (size_t i = 0; i < blocks_.size(); ++i)
+  std::vector<MambaMixer::StepWeights> weights;
+  for (const MambaBlock& block : blocks_) {
     states.push_back(MambaLayerState::zeros(config_, batch, compute_dtype_, embedding_.weight.value.device()));
-  return std::make_unique<MambaRecurrence>(*this, std::move(states));
+    weights.push_back(block.mixer.step_weights(compute_dtype_));
+  }
+  return std::make_unique<MambaRecurrence>(*this, std::move(states), std::move(weights));
 }
 
-Tensor MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState>* states) const {
+Tensor MambaBackbone::step(const Tensor& ids, std::vector<MambaLayerState>& states,
+                           const std::vector<MambaMixer::StepWeights>& weights) const {
+  KRAIT_CHECK(ids.dim() == 2 && ids.size(1) == 1, "MambaBackbone::step: expected ids (batch, 1), got ", ids.describe());
+  KRAIT_CHECK(states.size() == blocks_.size() && weights.size() == blocks_.size(), "MambaBackbone::step: ",
+              states.size(), " states and ", weights.size(), " step weights for ", blocks_.size(), " layers");
+  return run(ids, &states, &weights);
+}
+
+Tensor MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState>* states,
+                          const std::vector<MambaMixer::StepWeights>* step_weights) const {
   KRAIT_CHECK(ids.dim() == 2, "MambaBackbone: expected ids (batch, seq_len), got ", ids.describe());
   Tensor residual = embedding_.forward(ids);
   const RMSNorm& first_norm = blocks_.empty() ? norm_f_ : blocks_.front().norm;
   Tensor normed = ops::cast(first_norm.forward(residual), compute_dtype_);
+  const Shape token_major{ids.size(0), config_.d_model}, sequence_major = normed.shape();
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    const Tensor mixed = states ? blocks_[i].mixer.forward(normed, (*states)[i]) : blocks_[i].mixer.forward(normed);
+    const MambaMixer& mixer = blocks_[i].mixer;
+    const Tensor mixed =
+        step_weights ? ops::reshape(mixer.step(ops::reshape(normed, token_major), (*states)[i], (*step_weights)[i]),
+                                    sequence_major)
+        : states     ? mixer.forward(normed, (*states)[i])
+                     : mixer.forward(normed);
     const RMSNorm& next = i + 1 < blocks_.size() ? blocks_[i + 1].norm : norm_f_;
     const TensorList stream = ops::add_rms_norm(mixed, residual, next.weight.value, next.eps, compute_dtype_);
     residual = stream[0];

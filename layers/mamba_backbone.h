@@ -27,7 +27,11 @@ class MambaBackbone final : public Backbone {
   // The same for ids (B, L) continuing the sequences of `states` (one per layer, from
   // MambaLayerState::zeros: their start), which it advances; no gradient (under NoGradGuard).
   Tensor forward(const Tensor& ids, std::vector<MambaLayerState>& states) const;
-  // Its recurrence holds the states of every layer in the compute dtype (f32 or f64).
+  // One token per sequence, ids (B, 1), through MambaMixer::step with each layer's step weights.
+  Tensor step(const Tensor& ids, std::vector<MambaLayerState>& states,
+              const std::vector<MambaMixer::StepWeights>& weights) const;
+  // Its recurrence holds every layer's state (in the compute dtype; the scan's in f32 under bf16) and
+  // step weights.
   std::unique_ptr<BackboneRecurrence> recurrence(int64_t batch) const override;
   const ParameterList& parameters() const override { return parameters_; }
   const Parameter& input_embedding() const override { return embedding_.weight; }
@@ -45,8 +49,10 @@ class MambaBackbone final : public Backbone {
   ParameterList parameters_;
   DType compute_dtype_;
 
-  // forward, with per-layer states or (null) from zero, differentiable.
-  Tensor run(const Tensor& ids, std::vector<MambaLayerState>* states) const;
+  // forward, with per-layer states or (null) from zero, differentiable; through the step with
+  // step_weights (ids (B, 1)).
+  Tensor run(const Tensor& ids, std::vector<MambaLayerState>* states,
+             const std::vector<MambaMixer::StepWeights>* step_weights = nullptr) const;
 };
 
 }  // namespace krait

@@ -110,12 +110,17 @@ Tensor MambaMixer::forward(const Tensor& hidden) const { return run(hidden, null
 Tensor MambaMixer::forward(const Tensor& hidden, MambaLayerState& state) const { return run(hidden, &state); }
 
 // With a state, the conv runs over the state's d_conv - 1 inputs followed by x, whose last d_conv - 1
-// become the new state; the outputs at x's times are the same as a conv over the whole sequence.
+// become the new state (copied into its buffer, which a generator's captured step reads); the outputs
+// at x's times are the same as a conv over the whole sequence.
 Tensor MambaMixer::conv(const Tensor& x, MambaLayerState* state) const {
   if (!state) return ops::causal_conv1d(x, conv_weight.value, conv_bias.value);
   const int64_t len = x.size(2), kept = config.d_conv - 1;
+  if (state->at_start && len >= kept) {  // a zero state: the plain conv, without copying x into a window
+    state->conv.copy_from(ops::slice(x, 2, len - kept, len));
+    return ops::causal_conv1d(x, conv_weight.value, conv_bias.value);
+  }
   const Tensor window = ops::concat({state->conv, x}, 2);
-  state->conv = ops::slice(window, 2, len, len + kept);
+  state->conv.copy_from(ops::slice(window, 2, len, len + kept));
   return ops::slice(ops::causal_conv1d(window, conv_weight.value, conv_bias.value), 2, kept, kept + len);
 }
 
@@ -150,8 +155,55 @@ Tensor MambaMixer::run(const Tensor& hidden, MambaLayerState* state) const {
   scan.B = s.B ? *next++ : ops::cast(B.value, x.dtype());
   scan.C = s.C ? *next++ : ops::cast(C.value, x.dtype());
   const Tensor scanned = state ? ops::selective_scan_stateful(scan, state->ssm) : ops::selective_scan(scan);
+  if (state) state->at_start = false;
   const Tensor y = ops::matmul(scanned, weight(out_proj), true, true);
   return out_proj.bias.value.defined() ? ops::add(y, ops::cast(out_proj.bias.value, dtype)) : y;
+}
+
+MambaMixer::StepWeights MambaMixer::step_weights(DType dtype) const {
+  NoGradGuard no_grad;
+  const DType state_dtype = ops::scan_state_dtype(dtype);
+  const auto cast = [](const Parameter& p, DType to) { return p.value.defined() ? ops::cast(p.value, to) : Tensor(); };
+  StepWeights w;
+  w.in_proj = cast(in_proj.weight, dtype), w.in_bias = cast(in_proj.bias, dtype);
+  w.out_proj = cast(out_proj.weight, dtype), w.out_bias = cast(out_proj.bias, dtype);
+  w.conv_weight = cast(conv_weight, state_dtype), w.conv_bias = cast(conv_bias, state_dtype);
+  w.A = ops::cast(ops::scale(ops::exp(A_log.value), -1.0), state_dtype);
+  w.D = cast(D, state_dtype);
+  w.delta_bias = cast(dt_proj ? dt_proj->bias : dt_bias, state_dtype);
+  w.B = cast(B, dtype), w.C = cast(C, dtype);
+  if (x_proj) w.x_proj = cast(x_proj->weight, dtype);
+  if (dt_proj) w.dt_proj = cast(dt_proj->weight, dtype);
+  return w;
+}
+
+Tensor MambaMixer::step(const Tensor& hidden, MambaLayerState& state, const StepWeights& w) const {
+  KRAIT_CHECK(hidden.dim() == 2 && hidden.size(1) == config.d_model, "MambaMixer::step: expected hidden (B, ",
+              config.d_model, "), got ", hidden.describe());
+  NoGradGuard no_grad;
+  const int64_t E = config.d_inner(), N = config.d_state;
+  const Selectivity& s = config.selective;
+  Tensor xz = ops::matmul(hidden, w.in_proj, false, true);  // (B, E): x, then z when gated
+  if (w.in_bias.defined()) xz = ops::add(xz, w.in_bias);
+  ops::ScanStepInputs in;
+  if (config.conv) in.u = {ops::causal_conv1d_step({xz, 0}, state.conv, w.conv_weight, w.conv_bias, true)};
+  else in.u = {ops::silu(config.gate ? ops::slice(xz, 1, 0, E) : xz)};
+  if (config.gate) in.z = {xz, E};
+  const Tensor dbc = w.x_proj.defined() ? ops::matmul(in.u.t, w.x_proj, false, true) : Tensor();
+  int64_t column = 0;  // dbc's columns: dt (dt_rank), B, C, those that depend on the input
+  if (s.delta) {  // dt_proj runs inside the scan step, on x_proj's first dt_rank outputs
+    in.delta = {dbc, 0};
+    in.delta_proj = w.dt_proj;
+    column += config.resolved_dt_rank();
+  }
+  in.B_variable = s.B, in.C_variable = s.C;
+  in.B = s.B ? ops::Columns{dbc, column} : ops::Columns{w.B};
+  if (s.B) column += N;
+  in.C = s.C ? ops::Columns{dbc, column} : ops::Columns{w.C};
+  in.A = w.A, in.D_skip = w.D, in.delta_bias = w.delta_bias, in.delta_softplus = true;
+  const Tensor y = ops::matmul(ops::selective_scan_step(in, state.ssm), w.out_proj, false, true);
+  state.at_start = false;
+  return w.out_bias.defined() ? ops::add(y, w.out_bias) : y;
 }
 
 void MambaMixer::append_parameters(ParameterList& out) const {

@@ -24,6 +24,20 @@ class MambaMixer {
   // start), which it advances past them: generation's prefill (the prompt) and step (L = 1). No
   // gradient: run it under NoGradGuard.
   Tensor forward(const Tensor& hidden, MambaLayerState& state) const;
+
+  // What step() reads, cast once for a whole generation to the compute dtype (products, per-channel B
+  // and C) or to scan_state_dtype (conv, A = -exp(A_log), D, delta bias), where training casts each
+  // f32 weight at each product.
+  struct StepWeights {
+    Tensor in_proj, in_bias, x_proj, dt_proj, out_proj, out_bias;
+    Tensor conv_weight, conv_bias, A, D, delta_bias, B, C;
+  };
+  StepWeights step_weights(DType dtype) const;
+  // One token per sequence: hidden (B, d_model) -> (B, d_model), advancing state; the same as
+  // forward(hidden, state) at L = 1 (to rounding) in five kernels: in_proj, the conv step, x_proj,
+  // the scan step (with dt_proj fused in) and out_proj. No gradient.
+  Tensor step(const Tensor& hidden, MambaLayerState& state, const StepWeights& weights) const;
+
   void append_parameters(ParameterList& out) const;
 
   MambaConfig config;

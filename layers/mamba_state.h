@@ -11,9 +11,11 @@ namespace krait {
 
 struct MambaLayerState {
   Tensor conv;  // (batch, d_inner, d_conv - 1): the conv's inputs at the last d_conv - 1 times; undefined without conv
-  Tensor ssm;   // (batch, d_inner, d_state): the scan's state after the last time
+  Tensor ssm;   // (batch, d_inner, d_state): the scan's state after the last time, in ops::scan_state_dtype
+  bool at_start = true;  // no token yet: both are zeros
 
-  // The state before the first token: zeros (the conv and the scan start from zero).
+  // The state before the first token for activations of `dtype`: zeros (the conv and the scan start
+  // from zero).
   static MambaLayerState zeros(const MambaConfig& config, int64_t batch, DType dtype, Device device);
 };
 

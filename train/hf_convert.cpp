@@ -25,7 +25,8 @@ const std::set<std::string> kIgnoredKeys = {
     "architectures",   "model_type",       "torch_dtype",    "dtype",
     "transformers_version", "bos_token_id", "eos_token_id", "pad_token_id",
     "use_cache",       "use_mambapy",      "initializer_range", "rescale_prenorm_residual",
-    "time_step_init_scheme", "output_hidden_states", "output_attentions", "return_dict"};
+    "time_step_init_scheme", "output_hidden_states", "output_attentions", "return_dict",
+    "use_associative_scan"};  // transformers >= 5: which of its own scan implementations runs
 
 std::string number_text(double value) {
   char buf[32];

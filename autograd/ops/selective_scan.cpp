@@ -103,13 +103,14 @@ struct Checkpoints {
   size_t backward_workspace = 0;
 };
 
-// out (B, D, L) = the scan of `in`.
-Checkpoints scan_forward_into(const ScanInputs& in, const Tensor& out) {
+// out (B, D, L) = the scan of `in`, from and into `state` when it is defined (a stateful scan).
+Checkpoints scan_forward_into(const ScanInputs& in, const Tensor& out, const Tensor& state = Tensor()) {
 #if KRAIT_HAS_CUDA
   if (in.u.device().is_cuda()) {
     return dispatch_cuda(in.u, [&]<typename T>() {
       const Device device = in.u.device();
-      const gpu::ScanProblem<T> problem = gpu_problem_of<T>(in);
+      gpu::ScanProblem<T> problem = gpu_problem_of<T>(in);
+      problem.initial_state = problem.final_state = detail::f32_or_null(state);
       const gpu::ScanBuffers sizes = gpu::selective_scan_buffers(problem);
       const Checkpoints checkpoints{f32_buffer(sizes.saved_states, device), sizes.backward_workspace};
       gpu::selective_scan_forward(problem, static_cast<T*>(out.raw_data()), detail::f32_or_null(checkpoints.states),
@@ -119,7 +120,11 @@ Checkpoints scan_forward_into(const ScanInputs& in, const Tensor& out) {
     });
   }
 #endif
-  detail::dispatch_float(kOp, in.u, [&]<typename T>() { cpu::selective_scan_forward(problem_of<T>(in), out.data<T>()); });
+  detail::dispatch_float(kOp, in.u, [&]<typename T>() {
+    cpu::ScanProblem<T> problem = problem_of<T>(in);
+    problem.initial_state = problem.final_state = data_or_null<T>(state);
+    cpu::selective_scan_forward(problem, out.data<T>());
+  });
   return {};
 }
 
@@ -154,57 +159,21 @@ void check_stateful(const char* op, const ScanInputs& in, const Tensor& state) {
   check_inputs(in);
   KRAIT_CHECK(!needs_record(input_list(in)), op, ": is not differentiable; run it under NoGradGuard");
   const Shape expected{in.u.size(0), in.u.size(1), in.A.size(1)};
-  KRAIT_CHECK(state.defined() && state.shape() == expected && state.dtype() == in.u.dtype() &&
-                  state.device() == in.u.device(),
-              op, ": state is ", state.defined() ? state.describe() : "undefined", ", expected ",
-              dtype_name(in.u.dtype()), shape_str(expected), " on ", in.u.device().str());
-}
-
-// Time step t of an input (B, X, L), or the input itself when it is time-invariant (2-D) or undefined.
-Tensor at_step(const Tensor& x, int64_t t) { return x.defined() && x.dim() == 3 ? slice(x, 2, t, t + 1) : x; }
-
-// One time step (L = 1) of the scan from existing ops; state (B, D, N) is overwritten with x_t.
-Tensor composed_step(const ScanInputs& in, const Tensor& state) {
-  const int64_t batch = in.u.size(0), dim = in.u.size(1), N = in.A.size(1);
-  Tensor dt = in.delta;  // (B, D, 1), and every per-time value below
-  if (in.delta_bias.defined()) dt = add(dt, reshape(in.delta_bias, {dim, 1}));
-  if (in.delta_softplus) dt = softplus(dt);
-  const Tensor ones = Tensor::full({1, N}, 1.0, in.u.dtype(), in.u.device());
-  const Tensor decay = exp(mul(matmul(dt, ones), in.A));  // (B, D, N)
-  const Tensor dt_u = mul(dt, in.u);
-  const Tensor input = in.B.dim() == 3 ? matmul(dt_u, reshape(in.B, {batch, 1, N})) : mul(matmul(dt_u, ones), in.B);
-  const Tensor x = add(mul(decay, state), input);
-  Tensor y = in.C.dim() == 3 ? matmul(x, in.C) : sum(mul(x, in.C), 2, true);
-  if (in.D_skip.defined()) y = add(y, mul(in.u, reshape(in.D_skip, {dim, 1})));
-  if (in.z.defined()) y = mul(y, silu(in.z));
-  state.copy_from(x);
-  return y;
+  const DType dtype = scan_state_dtype(in.u.dtype());
+  KRAIT_CHECK(state.defined() && state.shape() == expected && state.dtype() == dtype && state.device() == in.u.device(),
+              op, ": state is ", state.defined() ? state.describe() : "undefined", ", expected ", dtype_name(dtype),
+              shape_str(expected), " on ", in.u.device().str());
 }
 
 }  // namespace
 
+DType scan_state_dtype(DType dtype) { return dtype == DType::BF16 ? DType::F32 : dtype; }
+
 Tensor selective_scan_stateful(const ScanInputs& in, const Tensor& state) {
   check_stateful("selective_scan_stateful", in, state);
-  if (in.u.device().is_cuda()) return selective_scan_by_steps(in, state);
   Tensor out = Tensor::empty(in.u.shape(), in.u.dtype(), in.u.device());
-  detail::dispatch_float("selective_scan_stateful", in.u, [&]<typename T>() {
-    cpu::ScanProblem<T> p = problem_of<T>(in);
-    p.initial_state = state.data<T>();
-    p.final_state = state.data<T>();
-    cpu::selective_scan_forward(p, out.data<T>());
-  });
+  scan_forward_into(in, out, state);
   return out;
-}
-
-Tensor selective_scan_by_steps(const ScanInputs& in, const Tensor& state) {
-  check_stateful("selective_scan_by_steps", in, state);
-  std::vector<Tensor> steps;
-  for (int64_t t = 0; t < in.u.size(2); ++t) {
-    const ScanInputs s{at_step(in.u, t), at_step(in.delta, t), in.A, at_step(in.B, t), at_step(in.C, t),
-                       in.D_skip, at_step(in.z, t), in.delta_bias, in.delta_softplus};
-    steps.push_back(composed_step(s, state));
-  }
-  return steps.size() == 1 ? steps[0] : concat(steps, 2);
 }
 
 Tensor selective_scan(const ScanInputs& in) {

@@ -4,6 +4,7 @@
 #include "kernels/cpu/conv1d.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/cpu/parallel.h"
 
@@ -65,6 +66,24 @@ void causal_conv1d_backward(const T* x, const T* weight, const T* grad_out, T* g
   });
 }
 
+template <typename T>
+void causal_conv1d_step(const T* x, int64_t x_stride, T* window, const T* weight, const T* bias, bool silu, T* out,
+                        int64_t batch, int64_t channels, int64_t width) {
+  const int64_t kept = width - 1;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < channels; ++c) {
+      T* past = window + (b * channels + c) * kept;
+      const T* w = weight + c * width;
+      const T now = x[b * x_stride + c];
+      T acc = bias ? bias[c] : T(0);
+      for (int64_t k = 0; k < kept; ++k) acc += w[k] * past[k];
+      acc += w[kept] * now;
+      for (int64_t k = 0; k + 1 < kept; ++k) past[k] = past[k + 1];
+      if (kept > 0) past[kept - 1] = now;
+      out[b * channels + c] = silu ? acc / (T(1) + std::exp(-acc)) : acc;
+    }
+}
+
 template void causal_conv1d_forward<float>(const float*, const float*, const float*, float*, int64_t, int64_t,
                                            int64_t, int64_t);
 template void causal_conv1d_forward<double>(const double*, const double*, const double*, double*, int64_t, int64_t,
@@ -73,5 +92,9 @@ template void causal_conv1d_backward<float>(const float*, const float*, const fl
                                             int64_t, int64_t, int64_t);
 template void causal_conv1d_backward<double>(const double*, const double*, const double*, double*, double*, double*,
                                              int64_t, int64_t, int64_t, int64_t);
+template void causal_conv1d_step<float>(const float*, int64_t, float*, const float*, const float*, bool, float*,
+                                        int64_t, int64_t, int64_t);
+template void causal_conv1d_step<double>(const double*, int64_t, double*, const double*, const double*, bool, double*,
+                                         int64_t, int64_t, int64_t);
 
 }  // namespace krait::kernels::cpu

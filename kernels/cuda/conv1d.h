@@ -30,4 +30,11 @@ void causal_conv1d_backward(const void* x, DType type, const float* weight, cons
                             const void* grad_out, void* grad_x, float* grad_weight, float* grad_bias, void* workspace,
                             int64_t batch, int64_t channels, int64_t length, int64_t width, cudaStream_t stream);
 
+// One step per sequence (recurrent generation), as cpu::causal_conv1d_step: x[b * x_stride + c] is the
+// new input, window (batch, channels, width - 1) the previous ones (shifted in place), out (batch,
+// channels); x, window and out are `type`. Defined in conv1d_step.cu.
+void causal_conv1d_step(const void* x, int64_t x_stride, void* window, DType type, const float* weight,
+                        const float* bias, bool silu, void* out, int64_t batch, int64_t channels, int64_t width,
+                        cudaStream_t stream);
+
 }  // namespace krait::kernels::cuda

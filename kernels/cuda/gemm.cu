@@ -3,7 +3,11 @@
 // buffers as they are, with the transposes swapped into the operation flags.
 #include "kernels/cuda/gemm.h"
 
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 
 #include "kernels/cuda/check.h"
 
@@ -47,6 +51,22 @@ void make_layout(cublasLtMatrixLayout_t* layout, cudaDataType_t type, int64_t ro
       cublasLtMatrixLayoutSetAttribute(*layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
 }
 
+// The heuristic's choice for one kind of call, asked once: cublasLtMatmulAlgoGetHeuristic costs tens of
+// microseconds of host time, as much as a small product's whole kernel (generation runs hundreds of
+// those per token). The choice depends on the shapes, types, workspace and beta, never on the
+// pointers (their alignment is left at cuBLASLt's default assumption).
+using AlgoKey = std::tuple<cublasLtHandle_t, int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t, int64_t, int64_t,
+                           DType, DType, bool, size_t>;
+
+const cublasLtMatmulAlgo_t& cached_algo(const AlgoKey& key, const std::function<cublasLtMatmulAlgo_t()>& choose) {
+  static std::mutex mutex;
+  static std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
+  std::lock_guard lock(mutex);
+  auto it = algos.find(key);
+  if (it == algos.end()) it = algos.emplace(key, choose()).first;
+  return it->second;
+}
+
 // One cuBLASLt call: C (m x n, row-major) = op(A) op(B) + beta C over `batch` matrices.
 void matmul(const GemmContext& ctx, const GemmProblem& p, int64_t batch, int64_t stride_c, const void* a,
             const void* b, void* c, float beta) {
@@ -65,17 +85,22 @@ void matmul(const GemmContext& ctx, const GemmProblem& p, int64_t batch, int64_t
   else make_layout(&d.b, in, p.k, p.m, p.k, batch, p.stride_a);
   make_layout(&d.c, out, p.n, p.m, p.n, batch, stride_c);
 
-  KRAIT_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&d.preference));
-  const uint64_t workspace = ctx.workspace_bytes;
-  KRAIT_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(d.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                          &workspace, sizeof workspace));
-  cublasLtMatmulHeuristicResult_t heuristic{};
-  int found = 0;
-  KRAIT_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, d.op, d.a, d.b, d.c, d.c, d.preference, 1, &heuristic,
-                                                    &found));
-  KRAIT_CHECK(found > 0, "gemm: cuBLASLt has no algorithm for m=", p.m, " n=", p.n, " k=", p.k, " batch=", batch);
+  const AlgoKey key{ctx.handle, p.m, p.n, p.k, p.trans_a, p.trans_b, batch, p.stride_a, p.stride_b, stride_c,
+                    p.input_type, p.output_type, beta != 0.0f, ctx.workspace_bytes};
+  const cublasLtMatmulAlgo_t& algo = cached_algo(key, [&] {
+    KRAIT_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&d.preference));
+    const uint64_t workspace = ctx.workspace_bytes;
+    KRAIT_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(d.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                            &workspace, sizeof workspace));
+    cublasLtMatmulHeuristicResult_t heuristic{};
+    int found = 0;
+    KRAIT_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, d.op, d.a, d.b, d.c, d.c, d.preference, 1,
+                                                      &heuristic, &found));
+    KRAIT_CHECK(found > 0, "gemm: cuBLASLt has no algorithm for m=", p.m, " n=", p.n, " k=", p.k, " batch=", batch);
+    return heuristic.algo;
+  });
   const float alpha = 1.0f;
-  KRAIT_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, d.op, &alpha, b, d.a, a, d.b, &beta, c, d.c, c, d.c, &heuristic.algo,
+  KRAIT_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, d.op, &alpha, b, d.a, a, d.b, &beta, c, d.c, c, d.c, &algo,
                                     ctx.workspace, ctx.workspace_bytes, ctx.stream));
 }
 

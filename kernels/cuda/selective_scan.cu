@@ -173,6 +173,8 @@ template <typename T> scan::KernelArgs<T> make_args(const ScanProblem<T>& p, con
   a.chunks = plan.chunks;
   a.bwd_items = plan.bwd_items;
   a.saved_per_row = saved_per_row(p);
+  a.initial_state = p.initial_state;
+  a.final_state = p.final_state;
   a.vec_rows = vector_rows(p, {p.B_variable ? p.B : nullptr, p.C_variable ? p.C : nullptr});
   return a;
 }
@@ -182,7 +184,7 @@ template <typename T> void carve_forward(const ScanProblem<T>& p, const Plan& pl
   if (plan.chunks == 1) return;
   a.chunk_state = w.take(p.batch * p.dim * plan.chunks * p.state);
   a.chunk_dsum = w.take(p.batch * p.dim * plan.chunks);
-  a.chunk_start = w.take(p.batch * p.dim * (plan.chunks - 1) * p.state);
+  a.chunk_start = w.take(p.batch * p.dim * plan.chunks * p.state);
 }
 
 // The backward workspace: the chunks' state gradients and their carry, the per-block checkpoints,
@@ -206,19 +208,23 @@ template <typename T> void carve_backward(const ScanProblem<T>& p, const Plan& p
   a.part_C = w.take(p.C_variable ? variable : per_chunk * p.state);
 }
 
-// chunk_start[b, d, c] = the state at the start of chunk c + 1: X_c = exp(a Σ_chunk c Δ) X_{c-1} + S_c, from
-// X_{-1} = 0, one thread per (b, d, n), sequential over chunks.
-__global__ void carry_states_kernel(const float* chunk_state, const float* chunk_dsum, const float* A, int64_t bd_count,
-                                    int dim, int state, int64_t chunks, float* chunk_start) {
+// chunk_start[b, d, c] = the state at the start of chunk c: X_{-1} = the initial state (or 0), then
+// X_c = exp(a Σ_chunk c Δ) X_{c-1} + S_c, one thread per (b, d, n), sequential over chunks. Chunk 0's
+// start is copied too, so that no block of the forward reads initial_state while the last one
+// writes final_state, which may be the same buffer.
+__global__ void carry_states_kernel(const float* chunk_state, const float* chunk_dsum, const float* A,
+                                    const float* initial_state, int64_t bd_count, int dim, int state, int64_t chunks,
+                                    float* chunk_start) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= bd_count * state) return;
   const int64_t bd = i / state;
   const int n = int(i % state);
   const float a = A[(bd % dim) * state + n];
-  float x = 0.0f;
+  float x = initial_state ? initial_state[i] : 0.0f;
+  chunk_start[bd * chunks * state + n] = x;
   for (int64_t c = 0; c + 1 < chunks; ++c) {
     x = fmaf(expf(a * chunk_dsum[bd * chunks + c]), x, chunk_state[(bd * chunks + c) * state + n]);
-    chunk_start[(bd * (chunks - 1) + c) * state + n] = x;
+    chunk_start[(bd * chunks + c + 1) * state + n] = x;
   }
 }
 
@@ -290,8 +296,8 @@ void selective_scan_forward(const ScanProblem<T>& p, T* out, float* saved_states
       // Pass 1: each chunk's end state from zero; pass 2: carry them across chunks.
       scan::launch_chunk_end_states<T, BV, CV>(a, plan, stream);
       const int64_t threads = p.batch * p.dim * p.state;
-      carry_states_kernel<<<carry_blocks(threads), 256, 0, stream>>>(a.chunk_state, a.chunk_dsum, p.A, p.batch * p.dim,
-                                                                    a.dim, a.state, plan.chunks, a.chunk_start);
+      carry_states_kernel<<<carry_blocks(threads), 256, 0, stream>>>(
+          a.chunk_state, a.chunk_dsum, p.A, p.initial_state, p.batch * p.dim, a.dim, a.state, plan.chunks, a.chunk_start);
       KRAIT_CUDA_CHECK_LAUNCH("selective_scan carry_states_kernel");
     }
     scan::launch_forward<T, BV, CV>(a, plan, stream);

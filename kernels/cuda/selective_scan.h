@@ -16,7 +16,9 @@ namespace krait::kernels::cuda {
 // __nv_bfloat16; A, D_skip and delta_bias are float; the state and every sum are float. Layouts as
 // the CPU reference: u, delta, z (batch, dim, len); A (dim, state); B, C (batch, state, len) when
 // *_variable, else (dim, state); D_skip, delta_bias (dim). D_skip, z and delta_bias are null when
-// absent. All pointers are device pointers. state is 1..256.
+// absent. All pointers are device pointers. state is 1..256. For recurrent generation the forward
+// also continues from initial_state and writes final_state (both (batch, dim, state), float; either
+// null when not wanted; they may be one buffer): the backward reads neither.
 template <typename T>
 struct ScanProblem {
   int64_t batch = 0, dim = 0, len = 0, state = 0;
@@ -29,6 +31,8 @@ struct ScanProblem {
   const T* z = nullptr;
   const float* delta_bias = nullptr;
   bool B_variable = false, C_variable = false, delta_softplus = false;
+  const float* initial_state = nullptr;  // forward only; null: x_{-1} = 0
+  float* final_state = nullptr;          // forward only
 };
 
 // One gradient buffer per input, laid out as that input. D_skip, z and delta_bias are written only

@@ -39,8 +39,12 @@ __global__ void __launch_bounds__(kForwardWarps * kLanes, 2) forward_kernel(cons
     s_a2[i] = ok ? a.A[an] * kLog2e : 0.0f;
     if constexpr (!kBVar) s_Bc[i] = ok ? load(a.B, an) : 0.0f;
     if constexpr (!kCVar) s_Cc[i] = ok ? load(a.C, an) : 0.0f;
-    s_carry[i] =
-        !kEndState && c > 0 && ok ? a.chunk_start[((int64_t(b) * a.dim + dd) * (a.chunks - 1) + c - 1) * N + n] : 0.0f;
+    // Chunk c's start state (carried across chunks when there are several); the end-state pass starts
+    // every chunk from zero.
+    float start = 0.0f;
+    if (!kEndState && ok && a.chunks > 1) start = a.chunk_start[((int64_t(b) * a.dim + dd) * a.chunks + c) * N + n];
+    else if (!kEndState && ok && a.initial_state) start = a.initial_state[(int64_t(b) * a.dim + dd) * N + n];
+    s_carry[i] = start;
   }
   __syncthreads();
 
@@ -138,7 +142,13 @@ __global__ void __launch_bounds__(kForwardWarps * kLanes, 2) forward_kernel(cons
     }
   }
 
-  if constexpr (kEndState) {
+  if constexpr (!kEndState) {
+    // The last chunk's running states (lane 0 keeps them in s_carry) are the states after the last step.
+    if (!a.final_state || c + 1 != a.chunks) return;
+    __syncwarp();
+    if (!ch_ok) return;
+    for (int n = lane; n < N; n += kLanes) a.final_state[(int64_t(b) * a.dim + d) * N + n] = s_carry[w * N + n];
+  } else {
 #pragma unroll
     for (int off = 16; off > 0; off /= 2) dsum_chunk += __shfl_xor_sync(0xffffffffu, dsum_chunk, off);
     __syncwarp();  // lane 0's running states are visible to the warp

@@ -170,7 +170,9 @@ struct KernelArgs {
   // forward
   T* out;
   float* saved_out;     // (batch, dim, saved_per_row, state): the state before every kSavedEvery-th step
-  float* chunk_start;   // (batch, dim, chunks - 1, state): the state at the start of chunks 1..
+  float* chunk_start;   // (batch, dim, chunks, state): the state at the start of each chunk
+  const float* initial_state;  // (batch, dim, state): the state before step 0, or null for zeros
+  float* final_state;          // (batch, dim, state): written after the last step when not null
   // both: saved_out / saved hold saved_per_row = ceil(len / kSavedEvery) states per channel
   const float* saved;   // backward: the forward's saved_out
   int64_t saved_per_row;

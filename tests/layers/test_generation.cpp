@@ -1,7 +1,7 @@
 // tests/layers/test_generation.cpp — recurrent generation: a Mamba LM's Generator (prefill, then one
 // token at a time) gives the full-sequence forward's logits at every position, for the default block
-// and its ablations, in f64 and f32, with batch rows independent; the stateful scan (the CPU kernel
-// and the composition of ops CUDA runs) continues the full scan; sampling (greedy, top-k, top-p,
+// and its ablations, in f64 and f32 (and bf16 on CUDA), with batch rows independent; the stateful
+// scan and the scan step continue the full scan; sampling (greedy, top-k, top-p,
 // temperature, seeds); a model without a recurrence (the Transformer) has no generator. The CUDA
 // cases skip without a device.
 #include <gtest/gtest.h>
@@ -124,6 +124,15 @@ TEST_P(Generation, CudaStepsMatchForwardF32) {
   expect_recurrent_matches_forward(model, random_ids(2, 12, 11, 3, Device::cuda()), 4, 1e-5);
 }
 
+// bf16 activations with f32 states: the step's kernels round where the full forward's do, so the two
+// agree to bf16's precision.
+TEST_P(Generation, CudaStepsMatchForwardBF16) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  MambaLM model(GetParam().config, 7, {DType::F32, Device::cuda()});
+  model.set_compute_dtype(DType::BF16);
+  expect_recurrent_matches_forward(model, random_ids(2, 12, 11, 3, Device::cuda()), 4, 3e-2);
+}
+
 TEST_P(Generation, CudaMatchesCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
   const MambaLM cpu(GetParam().config, 7, {DType::F32}), gpu(GetParam().config, 7, {DType::F32, Device::cuda()});
@@ -156,9 +165,10 @@ TEST(Generation, BadInputsAreErrors) {
   EXPECT_THROW(model.generator(0), Error);
 }
 
-// The stateful scan continuing over a sequence cut in pieces equals the full scan and its final state
-// is the same; the composition of ops (CUDA's path) equals the CPU kernel. Input-dependent and
-// time-invariant B and C, with every optional input.
+// The stateful scan continuing over a sequence cut in pieces equals the full scan, and so does the
+// scan step taken at every time, reading its inputs as columns of packed rows (as the mixer's step
+// reads parts of a projection); both end in the same state. Input-dependent and time-invariant B and
+// C, with every optional input.
 TEST(StatefulScan, ContinuesTheFullScan) {
   const int64_t batch = 2, dim = 5, len = 7, N = 3;
   Rng rng(3);
@@ -186,15 +196,30 @@ TEST(StatefulScan, ContinuesTheFullScan) {
       return p;
     };
     const Tensor kernel_state = Tensor::zeros({batch, dim, N}, DType::F64);
-    const Tensor ops_state = Tensor::zeros({batch, dim, N}, DType::F64);
-    std::vector<Tensor> kernel_parts, ops_parts;
-    for (const auto& [begin, end] : {std::pair<int64_t, int64_t>{0, 3}, {3, 4}, {4, 7}}) {
+    std::vector<Tensor> kernel_parts;
+    for (const auto& [begin, end] : {std::pair<int64_t, int64_t>{0, 3}, {3, 4}, {4, 7}})
       kernel_parts.push_back(ops::selective_scan_stateful(piece(begin, end), kernel_state));
-      ops_parts.push_back(ops::selective_scan_by_steps(piece(begin, end), ops_state));
-    }
     expect_close(ops::concat(kernel_parts, 2), full, 1e-13, "kernel in pieces");
-    expect_close(ops::concat(ops_parts, 2), full, 1e-13, "ops in pieces");
-    expect_close(ops_state, kernel_state, 1e-13, "final states");
+
+    const Tensor step_state = Tensor::zeros({batch, dim, N}, DType::F64);
+    std::vector<Tensor> steps;
+    for (int64_t t = 0; t < len; ++t) {
+      const auto at = [&](const Tensor& x) { return ops::reshape(ops::slice(x, 2, t, t + 1), {batch, x.size(1)}); };
+      const Tensor udz = ops::concat({at(in.u), at(in.delta), at(in.z)}, 1);  // (batch, 3 dim)
+      ops::ScanStepInputs s;
+      s.u = {udz, 0}, s.delta = {udz, dim}, s.z = {udz, 2 * dim};
+      s.B_variable = s.C_variable = variable;
+      if (variable) {
+        const Tensor bcs = ops::concat({Tensor::zeros({batch, 2}, DType::F64), at(in.B), at(in.C)}, 1);
+        s.B = {bcs, 2}, s.C = {bcs, 2 + N};
+      } else {
+        s.B = {in.B}, s.C = {in.C};
+      }
+      s.A = in.A, s.D_skip = in.D_skip, s.delta_bias = in.delta_bias, s.delta_softplus = true;
+      steps.push_back(ops::reshape(ops::selective_scan_step(s, step_state), {batch, dim, 1}));
+    }
+    expect_close(ops::concat(steps, 2), full, 1e-13, "steps");
+    expect_close(step_state, kernel_state, 1e-13, "final states");
   }
 }
 
@@ -224,6 +249,14 @@ TEST(Sampling, GreedyIsArgmaxPerRow) {
   EXPECT_EQ(sample_tokens(logits, 4, {.temperature = 0}, rng), (std::vector<int32_t>{1, 3, 0}));
   // A padded vocabulary's columns past `vocab` are never drawn.
   EXPECT_EQ(sample_tokens(logits, 3, {.temperature = 0}, rng), (std::vector<int32_t>{1, 0, 0}));
+}
+
+TEST(Sampling, DeviceArgmaxIsGreedy) {
+  Rng rng(3);
+  const Tensor logits = logits_of({{0.1, 2.0, -1.0, 2.0}, {std::nan(""), 2.0, 1.0, 9.0}, {1.0, 1.0, 0.0, 0.0}});
+  EXPECT_EQ(ops::argmax_rows(logits, 4).to_doubles(), (std::vector<double>{1, 3, 0}));
+  EXPECT_EQ(ops::argmax_rows(logits, 3).to_doubles(), (std::vector<double>{1, 1, 0}));
+  EXPECT_TRUE(testing::mentions(testing::error_text([&] { ops::argmax_rows(logits, 5); }), "width 5"));
 }
 
 TEST(Sampling, TopKOneIsGreedy) {
