@@ -1,12 +1,13 @@
-// train/json.cpp — parse_json, JsonValue's accessors and json_quote (see json.h).
-#include "train/json.h"
+// common/json.cpp — parse_json, JsonValue's accessors and json_quote (see json.h).
+#include "common/json.h"
 
 #include <charconv>
 #include <cstdio>
+#include <unordered_set>
 
 #include "common/error.h"
 
-namespace krait::train {
+namespace krait {
 namespace {
 
 constexpr int kMaxDepth = 64;
@@ -70,6 +71,7 @@ class Parser {
 
   JsonValue object(int depth) {
     JsonValue v;
+    std::unordered_set<std::string> keys;  // duplicates found in constant time: vocabularies have 100k+ keys
     v.kind = JsonValue::Kind::Object;
     expect('{');
     skip_space();
@@ -82,7 +84,7 @@ class Parser {
       if (peek() != '"') fail("expected a string key");
       const size_t key_at = i_;
       std::string key = string();
-      if (v.find(key) != nullptr) {
+      if (!keys.insert(key).second) {
         i_ = key_at;
         fail("duplicate key \"" + key + "\"");
       }
@@ -291,4 +293,4 @@ std::string json_quote(const std::string& text) {
   return out + "\"";
 }
 
-}  // namespace krait::train
+}  // namespace krait

@@ -1,6 +1,6 @@
-// train/json.h — JsonValue and parse_json: a small, strict JSON (RFC 8259) reader for the files Krait
-// reads from other tools (Hugging Face's config.json, safetensors headers, sharded-weight indexes),
-// and json_quote for writing strings. Numbers keep their literal text, so 64-bit integers (byte
+// common/json.h — JsonValue and parse_json: a small, strict JSON (RFC 8259) reader for the files Krait
+// reads from other tools (Hugging Face's config.json and tokenizer.json, safetensors headers,
+// sharded-weight indexes, GPT-2's encoder.json), and json_quote for writing strings. Numbers keep their literal text, so 64-bit integers (byte
 // offsets) read back exactly.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace krait::train {
+namespace krait {
 
 struct JsonValue {
   enum class Kind { Null, Bool, Number, String, Array, Object };
@@ -18,6 +18,10 @@ struct JsonValue {
   std::string text;  // a String's value, or a Number's literal
   std::vector<JsonValue> items;                             // an Array's elements
   std::vector<std::pair<std::string, JsonValue>> members;   // an Object's, in file order, keys unique
+
+  // Declared so that clang (with libstdc++) need not decide whether JsonValue is implicitly default
+  // constructible while checking std::pair<std::string, JsonValue>, before JsonValue is complete.
+  JsonValue() = default;
 
   bool is_object() const { return kind == Kind::Object; }
   // An object's member, or nullptr.
@@ -38,4 +42,4 @@ JsonValue parse_json(const std::string& text, const std::string& where);
 // `text` as a JSON string literal, quotes included.
 std::string json_quote(const std::string& text);
 
-}  // namespace krait::train
+}  // namespace krait

@@ -300,6 +300,7 @@ hid_t open_vector(const std::string& path, hid_t file, const char* name, hsize_t
   KRAIT_CHECK(H5Lexists(file, name, H5P_DEFAULT) > 0, path, ": no /", name, " dataset");
   Handle dataset(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
   KRAIT_CHECK(dataset.ok(), path, ": cannot open /", name, ": ", hdf5_reason());
+  hdf5::check_fully_stored(dataset.get(), path + ": /" + name);
   Handle space(H5Dget_space(dataset.get()), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.get());
   KRAIT_CHECK(rank == 1, path, ": /", name, " must be 1-D, found rank ", rank);

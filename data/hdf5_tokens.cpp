@@ -85,6 +85,7 @@ Hdf5TokenFile::Hdf5TokenFile(const std::string& path) : path_(path) {
   KRAIT_CHECK(H5Lexists(file.get(), kDataset, H5P_DEFAULT) > 0, path, ": no /", kDataset, " dataset");
   Handle dataset(H5Dopen2(file.get(), kDataset, H5P_DEFAULT), H5Dclose);
   KRAIT_CHECK(dataset.ok(), path, ": cannot open /", kDataset, ": ", hdf5_reason());
+  hdf5::check_fully_stored(dataset.get(), path + ": /" + kDataset);
 
   Handle space(H5Dget_space(dataset.get()), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.get());

@@ -1,6 +1,6 @@
 // data/hdf5_util.h — small helpers for the HDF5 C API shared by the token reader and the
-// checkpoint files: silencing HDF5's own error printing, closing handles on scope exit, and the
-// innermost error message for our own errors.
+// checkpoint files: silencing HDF5's own error printing, closing handles on scope exit, the
+// innermost error message for our own errors, and the check that a dataset is stored in full.
 #pragma once
 
 #include <hdf5.h>
@@ -60,6 +60,21 @@ inline std::string hdf5_reason() {
       },
       &reason);
   return reason.empty() ? "unknown HDF5 error" : reason;
+}
+
+// Throws "<what> declares N elements but the file stores none/only some of them" unless every element
+// of the dataset is stored. HDF5 reads unwritten elements as the fill value, so a dataset declared far
+// larger than its file (2^31 ids in a 2 KB file) would make a reader allocate, and scan, what was
+// never written.
+inline void check_fully_stored(hid_t dataset, const std::string& what) {
+  const Handle space(H5Dget_space(dataset), H5Sclose);
+  const hssize_t elements = H5Sget_simple_extent_npoints(space.get());
+  KRAIT_CHECK(elements >= 0, what, ": cannot read its shape: ", hdf5_reason());
+  H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+  KRAIT_CHECK(H5Dget_space_status(dataset, &status) >= 0, what, ": cannot read its storage: ", hdf5_reason());
+  KRAIT_CHECK(elements == 0 || status == H5D_SPACE_STATUS_ALLOCATED, what, " declares ", elements,
+              " elements but the file stores ", status == H5D_SPACE_STATUS_NOT_ALLOCATED ? "none" : "only some",
+              " of them (truncated or corrupt?)");
 }
 
 // Writes a file the way every writer here does: write(path + ".tmp") (which closes its handles

@@ -2,15 +2,17 @@
 #include "data/text_shards.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/error.h"
-#include "data/byte_tokenizer.h"
 #include "data/token_source.h"
 
 namespace krait::data {
@@ -26,11 +28,55 @@ std::string read_file(const std::string& path) {
   return contents.str();
 }
 
-void append_document(std::vector<int32_t>& shard, const ByteTokenizer& tokenizer, std::string_view text) {
-  if (text.empty()) return;
-  const std::vector<int32_t> ids = tokenizer.encode(text);
-  shard.insert(shard.end(), ids.begin(), ids.end());
-  shard.push_back(ByteTokenizer::kEndOfText);
+// One file's ids: its head for train and its tail for valid, each followed by end-of-text.
+struct FileIds {
+  std::vector<int32_t> train, valid;
+  uint64_t bytes = 0;
+  std::exception_ptr error;
+};
+
+std::vector<int32_t> document_ids(const TextTokenizer& tokenizer, std::string_view text) {
+  if (text.empty()) return {};
+  std::vector<int32_t> ids = tokenizer.encode(text);
+  ids.push_back(tokenizer.end_of_text());
+  return ids;
+}
+
+FileIds tokenize_file(const std::string& path, const TextTokenizer& tokenizer, double valid_fraction) {
+  FileIds ids;
+  try {
+    const std::string text = read_file(path);
+    const size_t split = valid_split_point(text, valid_fraction);
+    ids.train = document_ids(tokenizer, std::string_view(text).substr(0, split));
+    ids.valid = document_ids(tokenizer, std::string_view(text).substr(split));
+    ids.bytes = text.size();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    ids.error = std::make_exception_ptr(what.starts_with(path) ? e : Error(path + ": " + what));
+  } catch (...) {
+    ids.error = std::current_exception();
+  }
+  return ids;
+}
+
+// Every file's ids, in the order of `files`, from `threads` workers taking files in turn.
+std::vector<FileIds> tokenize_files(const std::vector<std::string>& files, const TextTokenizer& tokenizer,
+                                    double valid_fraction, unsigned threads) {
+  std::vector<FileIds> results(files.size());
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) results[i] = tokenize_file(files[i], tokenizer, valid_fraction);
+  };
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, files.size()));
+  std::vector<std::thread> workers;
+  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(work);
+  work();
+  for (std::thread& w : workers) w.join();
+  for (const FileIds& r : results) {
+    if (r.error) std::rethrow_exception(r.error);
+  }
+  return results;
 }
 
 }  // namespace
@@ -61,17 +107,20 @@ size_t valid_split_point(std::string_view text, double valid_fraction) {
 }
 
 TextShardCounts text_files_to_shards(const std::vector<std::string>& files, const std::string& out_dir,
-                                     double valid_fraction, ShardFormat format) {
+                                     double valid_fraction, ShardFormat format, const TextTokenizer& tokenizer,
+                                     unsigned threads) {
   KRAIT_CHECK(!files.empty(), "text_files_to_shards: no input files");
   KRAIT_CHECK(valid_fraction >= 0.0 && valid_fraction < 1.0,
               "text_files_to_shards: valid fraction must be in [0, 1), found ", valid_fraction);
-  const ByteTokenizer tokenizer;
+  KRAIT_CHECK(tokenizer.end_of_text() >= 0, "the tokenizer (", tokenizer.description(),
+              ") has no end-of-text token to separate documents");
   std::vector<int32_t> train, valid;
-  for (const std::string& path : files) {
-    const std::string text = read_file(path);
-    const size_t split = valid_split_point(text, valid_fraction);
-    append_document(train, tokenizer, std::string_view(text).substr(0, split));
-    append_document(valid, tokenizer, std::string_view(text).substr(split));
+  uint64_t text_bytes = 0;
+  for (FileIds& ids : tokenize_files(files, tokenizer, valid_fraction, threads)) {
+    train.insert(train.end(), ids.train.begin(), ids.train.end());
+    valid.insert(valid.end(), ids.valid.begin(), ids.valid.end());
+    text_bytes += ids.bytes;
+    ids = FileIds();  // its memory back before the next is copied
   }
   KRAIT_CHECK(!valid.empty() || !train.empty(), "no text: the ", files.size(), " input file",
               files.size() == 1 ? " is" : "s are", " empty");
@@ -85,10 +134,12 @@ TextShardCounts text_files_to_shards(const std::vector<std::string>& files, cons
   TextShardCounts counts;
   counts.train_path = (std::filesystem::path(out_dir) / ("train" + extension)).string();
   counts.valid_path = (std::filesystem::path(out_dir) / ("valid" + extension)).string();
-  write_tokens(counts.train_path, train, ByteTokenizer::kVocabSize);
-  write_tokens(counts.valid_path, valid, ByteTokenizer::kVocabSize);
+  write_tokens(counts.train_path, train, tokenizer.vocab_size());
+  write_tokens(counts.valid_path, valid, tokenizer.vocab_size());
   counts.train_tokens = train.size();
   counts.valid_tokens = valid.size();
+  counts.text_bytes = text_bytes;
+  counts.vocab_size = tokenizer.vocab_size();
   return counts;
 }
 

@@ -393,10 +393,11 @@ std::vector<std::string> CheckpointReader::list(const std::string& group) const 
 int64_t CheckpointReader::open_entry(const std::string& path) const {
   KRAIT_CHECK(object_type(file_, path) == H5I_DATASET, "checkpoint '", path_, "' has no entry '",
               path, "'");
-  const hid_t dataset = H5Dopen2(file_, path.c_str(), H5P_DEFAULT);
-  KRAIT_CHECK(dataset >= 0, "checkpoint '", path_, "': cannot open entry '", path,
+  Handle dataset(H5Dopen2(file_, path.c_str(), H5P_DEFAULT), H5Dclose);
+  KRAIT_CHECK(dataset.ok(), "checkpoint '", path_, "': cannot open entry '", path,
               "': ", hdf5_reason());
-  return dataset;
+  hdf5::check_fully_stored(dataset.get(), "checkpoint '" + path_ + "': entry '" + path + "'");
+  return dataset.release();
 }
 
 Tensor CheckpointReader::tensor(const std::string& path) const {

@@ -1,6 +1,7 @@
 // train/generate.cpp — `krait generate` (see generate.h).
 #include "train/generate.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -9,12 +10,10 @@
 
 #include "common/error.h"
 #include "common/rng.h"
-#include "data/byte_tokenizer.h"
 
 namespace krait::train {
 namespace {
 
-using data::ByteTokenizer;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -29,14 +28,14 @@ Tensor id_tensor(const std::vector<int32_t>& ids, Device device) {
 
 }  // namespace
 
-void check_can_generate(const ModelSpec& spec, const std::string& checkpoint) {
+void check_can_generate(const ModelSpec& spec, const std::string& checkpoint, const data::TextTokenizer& tokenizer) {
   KRAIT_CHECK(spec.task == Task::LM, "generate: ", checkpoint, " holds a ", task_name(spec.task),
               " model; generating text needs a language model (task: lm)");
   KRAIT_CHECK(spec.backbone == "mamba", "generate: ", checkpoint, " holds a ", spec.backbone,
               " language model; only Mamba can generate for now (the Transformer has no KV cache yet)");
-  KRAIT_CHECK(spec.vocab_size() == ByteTokenizer::kVocabSize, "generate: ", checkpoint, " has vocab_size ",
-              spec.vocab_size(), "; generate speaks only the byte tokenizer's vocabulary of ",
-              ByteTokenizer::kVocabSize, " (bytes and end-of-text) for now");
+  KRAIT_CHECK(spec.vocab_size() >= tokenizer.vocab_size(), "generate: ", checkpoint, " has vocab_size ",
+              spec.vocab_size(), ", smaller than the tokenizer's ", tokenizer.vocab_size(), " (", tokenizer.description(),
+              "); is data.tokenizer (or --tokenizer) the one the model was trained with?");
 }
 
 std::string read_prompt_file(const std::string& path) {
@@ -47,16 +46,21 @@ std::string read_prompt_file(const std::string& path) {
   return text.str();
 }
 
-GenerateStats generate_text(const Model& model, int64_t vocab, Device device, const GenerateOptions& o,
-                            std::ostream& out) {
+GenerateStats generate_text(const Model& model, int64_t vocab, Device device, const data::TextTokenizer& tokenizer,
+                            const GenerateOptions& o, std::ostream& out) {
   o.sampling.validate();
   KRAIT_CHECK(o.max_new_tokens >= 0, "generate: max-new-tokens must be >= 0, got ", o.max_new_tokens);
   KRAIT_CHECK(o.batch >= 1, "generate: batch must be >= 1, got ", o.batch);
   const std::unique_ptr<Generator> generator = model.generator(o.batch);
   KRAIT_CHECK(generator, "generate: this ", task_name(model.task()), " model cannot generate");
-  const ByteTokenizer tokenizer;
+  const int32_t end_of_text = tokenizer.end_of_text();
   std::vector<int32_t> prompt = tokenizer.encode(o.prompt);
-  if (prompt.empty()) prompt.push_back(ByteTokenizer::kEndOfText);
+  if (prompt.empty()) {
+    KRAIT_CHECK(end_of_text >= 0, "generate: an empty prompt starts after an end-of-text token, and the tokenizer (",
+                tokenizer.description(), ") has none; give a prompt");
+    prompt.push_back(end_of_text);
+  }
+  vocab = std::min<int64_t>(vocab, tokenizer.vocab_size());
   std::vector<int64_t> prompt_ids;
   for (int64_t b = 0; b < o.batch; ++b) prompt_ids.insert(prompt_ids.end(), prompt.begin(), prompt.end());
 
@@ -80,7 +84,7 @@ GenerateStats generate_text(const Model& model, int64_t vocab, Device device, co
     for (int64_t b = 0; b < o.batch; ++b) {
       if (done[b]) continue;
       ++stats.new_tokens;
-      if (next[b] == ByteTokenizer::kEndOfText) {
+      if (next[b] == end_of_text) {
         done[b] = true;
         --running;
       } else {

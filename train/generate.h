@@ -1,12 +1,13 @@
 // train/generate.h — `krait generate`: text from a Mamba language model's checkpoint, token by token
 // through the model's Generator (one parallel prefill of the prompt, then recurrent steps) and the
-// byte tokenizer (the vocabulary of 257: bytes and end-of-text).
+// recipe's tokenizer (data.tokenizer: bytes, or byte-level BPE).
 #pragma once
 
 #include <cstdint>
 #include <iosfwd>
 #include <string>
 
+#include "data/text_tokenizer.h"
 #include "layers/model.h"
 #include "layers/model_spec.h"
 #include "layers/sampling.h"
@@ -27,18 +28,19 @@ struct GenerateStats {
   double prefill_seconds = 0, seconds = 0;  // seconds: prefill and steps
 };
 
-// Throws unless the checkpoint's model can generate text here: a Mamba language model over the byte
-// vocabulary (257), naming what the checkpoint has instead.
-void check_can_generate(const ModelSpec& spec, const std::string& checkpoint);
+// Throws unless the checkpoint's model can generate text here with `tokenizer`: a Mamba language
+// model whose vocabulary holds the tokenizer's, naming what the checkpoint has instead.
+void check_can_generate(const ModelSpec& spec, const std::string& checkpoint,
+                        const data::TextTokenizer& tokenizer = data::byte_text_tokenizer());
 
 // The text of a prompt file, as it is (bytes).
 std::string read_prompt_file(const std::string& path);
 
 // Generates from model (on device) and writes to out: with one sequence, the prompt, then each new
 // token's text as it comes (flushed); with several, each sequence's prompt and text when all are
-// done. A sequence ends at max_new_tokens or at end-of-text. `vocab` is the model's unpadded
-// vocabulary (the tokens that can be drawn).
-GenerateStats generate_text(const Model& model, int64_t vocab, Device device, const GenerateOptions& options,
-                            std::ostream& out);
+// done. A sequence ends at max_new_tokens or at the tokenizer's end-of-text. `vocab` is the model's
+// unpadded vocabulary; tokens are drawn from its first tokenizer.vocab_size() (the ones with text).
+GenerateStats generate_text(const Model& model, int64_t vocab, Device device, const data::TextTokenizer& tokenizer,
+                            const GenerateOptions& options, std::ostream& out);
 
 }  // namespace krait::train

@@ -28,10 +28,14 @@ const std::set<std::string> kIgnoredKeys = {
     "time_step_init_scheme", "output_hidden_states", "output_attentions", "return_dict",
     "use_associative_scan"};  // transformers >= 5: which of its own scan implementations runs
 
+// The shortest text that reads back as value, always as a JSON float ("1.0", not "1"): transformers
+// >= 5 validates config fields by type and refuses an integer where a float is declared.
 std::string number_text(double value) {
   char buf[32];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  return std::string(buf, end);
+  std::string text(buf, end);
+  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+  return text;
 }
 
 std::string shape_text(const std::vector<int64_t>& shape) {

@@ -18,7 +18,7 @@
 
 #include "autograd/parameter.h"
 #include "layers/mamba_config.h"
-#include "train/json.h"
+#include "common/json.h"
 
 namespace krait::train {
 

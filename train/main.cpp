@@ -1,5 +1,5 @@
 // train/main.cpp — the krait command line: train (one rank of a data-parallel job when launched so),
-// launch, eval, info, bench, dump, convert, generate and sweep. The only place that prints an error
+// launch, eval, info, bench, dump, convert, generate, sweep and recipe. The only place that prints an error
 // and exits; everything below throws krait::Error.
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "data/hdf5_process.h"
 #include "train/bench.h"
+#include "train/bench_generate.h"
 #include "train/checkpoint_file.h"
 #include "train/data_pipeline.h"
 #include "train/distributed.h"
@@ -17,6 +18,7 @@
 #include "train/hf_convert.h"
 #include "train/launch.h"
 #include "train/recipe.h"
+#include "train/recipe_reference.h"
 #include "train/run_banner.h"
 #include "train/stop_signal.h"
 #include "train/sweep_report.h"
@@ -144,17 +146,30 @@ int run_dump(const std::string& checkpoint, const std::string& config, const std
   return 0;
 }
 
-// krait generate: the checkpoint's model in full precision on its recipe's device or `device`.
+int run_bench_generate(const std::string& config, const std::vector<std::string>& overrides,
+                       GenerateBenchOptions options) {
+  const Recipe recipe = load_recipe(config, overrides);
+  options.model = recipe.model;
+  options.device = recipe.device();
+  options.compute_dtype = recipe.train.precision == Precision::BF16 ? DType::BF16 : DType::F32;
+  print_generate_bench(options, bench_generate(options), std::cout);
+  return 0;
+}
+
+// krait generate: the checkpoint's model on its recipe's device or `device`: in the recipe's precision
+// on CUDA, in full precision on the CPU (whose kernels have no bf16).
 int run_generate(const std::string& checkpoint, GenerateOptions options, const std::string& prompt_file,
-                 const std::string& device) {
+                 const std::string& device, const std::string& tokenizer_path) {
   CheckpointReader ckpt(checkpoint);
   Recipe recipe = recipe_for(ckpt, checkpoint, "", {});
-  check_can_generate(recipe.model, checkpoint);
+  const auto tokenizer = data::open_text_tokenizer(tokenizer_path.empty() ? recipe.data.tokenizer : tokenizer_path);
+  check_can_generate(recipe.model, checkpoint, *tokenizer);
   if (!device.empty()) recipe.train.device = device;
-  recipe.train.precision = Precision::FP32;  // the recurrent state is kept in the compute dtype
+  if (recipe.device().is_cpu()) recipe.train.precision = Precision::FP32;
   if (!prompt_file.empty()) options.prompt = read_prompt_file(prompt_file);
   const auto model = load_model(ckpt, recipe);
-  const GenerateStats s = generate_text(*model, recipe.model.vocab_size(), recipe.device(), options, std::cout);
+  const GenerateStats s =
+      generate_text(*model, recipe.model.vocab_size(), recipe.device(), *tokenizer, options, std::cout);
   std::fprintf(stderr,
                "generate: %lld new tokens in %.3f s: %.1f tokens/s (prefill of %lld x %lld tokens: %.3f s)\n",
                (long long)s.new_tokens, s.seconds, s.seconds > 0 ? s.new_tokens / s.seconds : 0.0,
@@ -178,14 +193,17 @@ int main(int argc, char** argv) {
   data::skip_hdf5_cleanup_at_exit();
   CLI::App app{"krait: train selective state-space (Mamba) models: language models and sequence classifiers"};
   app.require_subcommand(1);
+  app.footer("Recipe keys, types, defaults and meanings: krait recipe --describe (or docs/recipe.md).");
 
   std::string config, checkpoint;
   std::vector<std::string> overrides;
   auto* train = app.add_subcommand(
       "train", "train from a YAML recipe (resumes from the run directory's newest checkpoint)");
-  train->add_option("-c,--config", config, "recipe YAML file")
+  train->add_option("-c,--config", config, "recipe YAML file (its keys: krait recipe --describe, docs/recipe.md)")
       ->required()
       ->check(CLI::ExistingFile);
+  train->footer("Every recipe key with its type, default, allowed values and meaning: krait recipe --describe "
+                "(the same reference as docs/recipe.md).");
   bool force_nccl = false, allow_recipe_change = false;
   train->add_flag("--allow-recipe-change", allow_recipe_change,
                   "resume with a changed run length, intervals, lr schedule or eval settings (recorded in "
@@ -267,6 +285,20 @@ int main(int argc, char** argv) {
       "scan", "time the CUDA selective scan at the Mamba shapes against a naive scan and the floors");
   bench_scan_cmd->add_option("mode", scan_mode, "a number of shapes (1-4, default all) or 'sweep' (L = 2K..1M)");
 
+  GenerateBenchOptions generate_bench;
+  auto* bench_generate_cmd = bench->add_subcommand(
+      "generate", "time recurrent generation: random prompts, one prefill, then greedy steps on the device");
+  bench_generate_cmd->add_option("-c,--config", config, "recipe YAML file (its model, train.device and precision)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bench_generate_cmd->add_option("--set", overrides, "override a recipe value (repeatable)");
+  bench_generate_cmd->add_option("--batch", generate_bench.batch, "sequences at once")->capture_default_str();
+  bench_generate_cmd->add_option("--prompt-len", generate_bench.prompt_len, "prompt tokens")->capture_default_str();
+  bench_generate_cmd->add_option("--new-tokens", generate_bench.new_tokens, "tokens generated per sequence")
+      ->capture_default_str();
+  bench_generate_cmd->add_option("--repeats", generate_bench.repeats, "timed runs (the median is reported)")
+      ->capture_default_str();
+
   std::string attention_shape;
   auto* bench_attention_cmd = bench->add_subcommand(
       "attention", "time the CUDA causal attention (bf16) forward and backward: ms and TFLOP/s at Transformer++ shapes");
@@ -302,9 +334,9 @@ int main(int argc, char** argv) {
   sweep_report->add_option("--out", report_out, "report folder (default: the sweep's out/report)");
 
   GenerateOptions generate_options;
-  std::string prompt_file, generate_device;
+  std::string prompt_file, generate_device, generate_tokenizer;
   auto* generate_cmd = app.add_subcommand(
-      "generate", "generate text from a Mamba language model's checkpoint (byte vocabulary), token by token");
+      "generate", "generate text from a Mamba language model's checkpoint (bytes or BPE: data.tokenizer), token by token");
   generate_cmd->add_option("--checkpoint", checkpoint, "checkpoint file (.h5)")->required();
   auto* prompt_opt = generate_cmd->add_option("--prompt", generate_options.prompt, "the text to continue");
   generate_cmd->add_option("--prompt-file", prompt_file, "a file whose text to continue")
@@ -322,6 +354,15 @@ int main(int argc, char** argv) {
   generate_cmd->add_option("--batch", generate_options.batch, "sequences from the same prompt, sampled independently")
       ->capture_default_str();
   generate_cmd->add_option("--device", generate_device, "cpu or cuda[:N] (default: the recipe's train.device)");
+  generate_cmd->add_option("--tokenizer", generate_tokenizer,
+                           "bytes, or a BPE tokenizer.json / encoder.json / directory (default: the recipe's data.tokenizer)");
+
+  bool describe_recipe = false;
+  auto* recipe_cmd =
+      app.add_subcommand("recipe", "the recipe reference: every key with its type, default and meaning (--describe)");
+  recipe_cmd->add_flag("--describe", describe_recipe, "print every recipe key with its type, default, allowed values and meaning "
+                       "(markdown; docs/recipe.md is this output)")
+      ->required();
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -339,6 +380,7 @@ int main(int argc, char** argv) {
       require_cuda_device("bench attention");
       return bench_attention(attention_shape);
     }
+    if (*bench_generate_cmd) return run_bench_generate(config, overrides, generate_bench);
     if (*bench_data_cmd) {
       const Recipe recipe = load_recipe(config, overrides);
       print_data_bench(recipe, bench_data(recipe, data_batches), std::cout);
@@ -353,7 +395,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*convert) return run_convert(convert_from_hf, convert_to_hf_checkpoint, convert_out);
-    if (*generate_cmd) return run_generate(checkpoint, generate_options, prompt_file, generate_device);
+    if (*generate_cmd)
+      return run_generate(checkpoint, generate_options, prompt_file, generate_device, generate_tokenizer);
+    if (*recipe_cmd) {
+      std::cout << recipe_reference_markdown();
+      return 0;
+    }
   } catch (const std::exception& e) {
     std::cerr << "krait: error: " << e.what() << "\n";
     return 1;

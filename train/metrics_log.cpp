@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "train/json.h"
+#include "common/json.h"
 
 namespace krait::train {
 namespace {

@@ -1,13 +1,16 @@
 // train/recipe.cpp — Recipe's resolved accessors and validation, and load_recipe / parse_recipe:
-// the recipe schema read strictly from YAML plus `--set` overrides.
+// the recipe schema read strictly from YAML plus `--set` overrides, every key through
+// RecipeSectionReader, so only the keys train/recipe_keys.cpp describes.
 #include "train/recipe.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "common/error.h"
+#include "train/recipe_section_reader.h"
 #include "train/yaml_reader.h"
 
 namespace krait::train {
@@ -109,11 +112,42 @@ void check_transformer(const TransformerConfig& t, const KeyLocations& where) {
   }
 }
 
+// Sizes beyond any real run are refused before anything multiplies them (a padded vocabulary, d_ff,
+// tokens per step): every model and batch size below 2^31, and the run's tokens below 2^63.
+void check_sizes_fit(const Recipe& recipe, const KeyLocations& where) {
+  constexpr int64_t kMaxSize = int64_t{1} << 31;
+  const MambaConfig& m = recipe.model.mamba;
+  const TransformerConfig& t = recipe.model.transformer;
+  const std::pair<const char*, int64_t> sizes[] = {
+      {"model.d_model", m.d_model}, {"model.n_layer", m.n_layer}, {"model.vocab_size", m.vocab_size},
+      {"model.d_state", m.d_state}, {"model.d_conv", m.d_conv}, {"model.expand", m.expand},
+      {"model.dt_rank", m.dt_rank}, {"model.pad_vocab_size_multiple", m.pad_vocab_size_multiple},
+      {"model.d_model", t.d_model}, {"model.n_layer", t.n_layer}, {"model.n_head", t.n_head},
+      {"model.d_ff", t.d_ff}, {"model.vocab_size", t.vocab_size},
+      {"model.pad_vocab_size_multiple", t.pad_vocab_size_multiple}, {"model.num_classes", recipe.model.num_classes},
+      {"data.seq_len", recipe.data.seq_len}, {"data.batch_size", recipe.data.batch_size},
+      {"train.micro_batch", recipe.train.micro_batch}, {"train.grad_accum", recipe.train.grad_accum},
+      {"eval.batch_size", recipe.eval.batch_size}};
+  for (const auto& [key, value] : sizes) {
+    if (value >= kMaxSize) where.fail(key, std::string(key) + " must be below 2^31 (got " + text(value) + ")");
+  }
+  const ScheduleSection& s = recipe.schedule;
+  const DataSection& d = recipe.data;  // a size <= 0 is reported by check_recipe
+  const int64_t tokens_per_step = d.seq_len > 0 && d.batch_size > 0 ? recipe.tokens_per_step() : 1;
+  const int64_t steps = s.total_steps ? *s.total_steps : s.total_tokens.value_or(0) / tokens_per_step;
+  if (steps > std::numeric_limits<int64_t>::max() / tokens_per_step - 1) {
+    where.fail_at_first_given({"schedule.total_steps", "schedule.total_tokens"},
+                              "the run's tokens (schedule.total_steps x data.batch_size x data.seq_len) must be "
+                              "below 2^63 (got " + text(steps) + " steps of " + text(tokens_per_step) + " tokens)");
+  }
+}
+
 // Range and consistency checks; messages name key paths, located by where.
 void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& where) {
   const auto need = [&](bool ok, const std::string& key, const std::string& rule, auto got) {
     if (!ok) where.fail(key, key + " must be " + rule + " (got " + text(got) + ")");
   };
+  check_sizes_fit(recipe, where);
 
   const ModelSpec& spec = recipe.model;
   const std::vector<std::string> backbones = backbone_names();
@@ -162,7 +196,7 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
       where.fail("data.task", "data.task: expected selective-copying or induction-heads, got '" + d.task + "'");
     if (spec.task == Task::Classify) where.fail_at_first_given({"task", "data.format"}, "the synthetic tasks are task: lm");
     if (d.task == "selective-copying")
-      need(d.copy_tokens >= 1 && 2 * d.copy_tokens <= d.seq_len, "data.copy_tokens",
+      need(d.copy_tokens >= 1 && d.copy_tokens <= d.seq_len / 2, "data.copy_tokens",
            ">= 1 and at most half of data.seq_len (the rest holds them among noise)", d.copy_tokens);
     need(d.eval_examples >= 1, "data.eval_examples", ">= 1", d.eval_examples);
   }
@@ -243,9 +277,9 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   need(e.batch_size >= 0, "eval.batch_size", "> 0 or auto", e.batch_size);
 }
 
-// MapReader::finish with the backbone named: the other backbone's keys (model.d_state under a
+// finish() with the backbone named: the other backbone's keys (model.d_state under a
 // transformer, model.n_head under mamba) are unknown keys of this one.
-void finish_model(const MapReader& in, const std::string& backbone) {
+void finish_model(const RecipeSectionReader& in, const std::string& backbone) {
   try {
     in.finish();
   } catch (const Error& e) {
@@ -255,7 +289,7 @@ void finish_model(const MapReader& in, const std::string& backbone) {
 
 // The transformer backbone's keys. model.size fills d_model, n_layer and n_head from a named GPT-3
 // shape (layers/transformer_config.h); any of those keys given as well overrides the size's value.
-void read_transformer(MapReader& in, TransformerConfig& t) {
+void read_transformer(RecipeSectionReader& in, TransformerConfig& t) {
   std::vector<std::pair<std::string, const TransformerSize*>> sizes;
   for (const TransformerSize& size : transformer_sizes()) sizes.emplace_back(size.name, &size);
   const TransformerSize* size = nullptr;
@@ -282,9 +316,12 @@ void read_transformer(MapReader& in, TransformerConfig& t) {
   in.require("vocab_size");
 }
 
-void read_model(MapReader in, ModelSpec& spec) {
+void read_model(RecipeSectionReader in, ModelSpec& spec) {
   MambaConfig& m = spec.mamba;
-  in.read("backbone", spec.backbone);
+  std::vector<std::pair<std::string, std::string>> backbones;
+  for (const std::string& name : backbone_names()) backbones.emplace_back(name, name);
+  in.read_choice("backbone", spec.backbone, backbones);
+  in.choose_backbone(spec.backbone);
   in.read("num_classes", spec.num_classes);
   in.read_choice("pool", spec.pool, kPools);
   if (spec.is_transformer()) return read_transformer(in, spec.transformer);
@@ -317,7 +354,7 @@ void read_model(MapReader in, ModelSpec& spec) {
   in.require("vocab_size");
 }
 
-void read_data(MapReader in, DataSection& d) {
+void read_data(RecipeSectionReader in, DataSection& d) {
   in.read("train", d.train);
   in.read("valid", d.valid);
   in.read("seq_len", d.seq_len);
@@ -335,11 +372,12 @@ void read_data(MapReader in, DataSection& d) {
   in.read("task", d.task);
   in.read("copy_tokens", d.copy_tokens);
   in.read("eval_examples", d.eval_examples);
+  in.read("tokenizer", d.tokenizer);
   in.finish();
   if (d.format != DataFormat::Synthetic) in.require("train");
 }
 
-void read_optim(MapReader in, OptimSection& o) {
+void read_optim(RecipeSectionReader in, OptimSection& o) {
   in.read("lr", o.lr);
   in.read_pair("betas", o.beta1, o.beta2);
   in.read("eps", o.eps);
@@ -348,7 +386,7 @@ void read_optim(MapReader in, OptimSection& o) {
   in.finish();
 }
 
-void read_schedule(MapReader in, ScheduleSection& s) {
+void read_schedule(RecipeSectionReader in, ScheduleSection& s) {
   in.read("warmup_steps", s.warmup_steps);
   in.read("total_steps", s.total_steps);
   in.read("total_tokens", s.total_tokens);
@@ -357,7 +395,7 @@ void read_schedule(MapReader in, ScheduleSection& s) {
   in.finish();
 }
 
-void read_train(MapReader in, TrainSection& t) {
+void read_train(RecipeSectionReader in, TrainSection& t) {
   in.read("seed", t.seed);
   in.read("device", t.device);
   in.read_int_or_auto("micro_batch", t.micro_batch);
@@ -377,17 +415,17 @@ void read_train(MapReader in, TrainSection& t) {
   in.finish();
 }
 
-void read_eval(MapReader in, EvalSection& e) {
+void read_eval(RecipeSectionReader in, EvalSection& e) {
   in.read("max_batches", e.max_batches);
   in.read_int_or_auto("batch_size", e.batch_size);
   in.finish();
 }
 
 Recipe read_recipe(const YAML::Node& root, KeyLocations& where) {
-  MapReader in(root, "", where);
+  RecipeSectionReader in(root, "", where);
   Recipe recipe;
   in.read_choice("task", recipe.model.task, kTasks);
-  MapReader model = in.section("model"), data = in.section("data"), optim = in.section("optim"),
+  RecipeSectionReader model = in.section("model"), data = in.section("data"), optim = in.section("optim"),
             schedule = in.section("schedule"), train = in.section("train"),
             eval = in.section("eval");
   in.finish();  // an unknown section before the keys missing from a misspelled one
@@ -414,7 +452,7 @@ int64_t Recipe::total_steps() const {
   if (schedule.total_steps) return *schedule.total_steps;
   KRAIT_CHECK(schedule.total_tokens,
               "recipe: neither schedule.total_steps nor total_tokens is set");
-  return (*schedule.total_tokens + tokens_per_step() - 1) / tokens_per_step();
+  return *schedule.total_tokens / tokens_per_step() + (*schedule.total_tokens % tokens_per_step() != 0);
 }
 
 int64_t Recipe::micro_batch(int world_size) const {

@@ -2,7 +2,8 @@
 // optimizer, learning-rate schedule, run settings, evaluation), with load_recipe reading it
 // strictly from a YAML file plus `--set key.path=value` overrides, and to_yaml writing it back.
 //
-// A recipe file has up to six sections, each a mapping whose keys are the field names below.
+// A recipe file has up to six sections, each a mapping whose keys are the field names below; every
+// key is described in recipe_keys.cpp, whose reference is docs/recipe.md (`krait recipe --describe`).
 // A minimal recipe needs only model.d_model, model.n_layer, model.vocab_size, data.train and one
 // of schedule.total_steps / schedule.total_tokens; every other field has the default shown.
 //
@@ -52,6 +53,9 @@ struct DataSection {
   std::string task = "selective-copying";         // synthetic: selective-copying | induction-heads
   int64_t copy_tokens = 16;                       // synthetic, selective copying: tokens to memorize
   int64_t eval_examples = 1024;                   // synthetic: the fixed validation set's size
+  // tokens: the tokenizer that made the ids, for `krait generate` ("" = bytes; else a BPE
+  // tokenizer.json, GPT-2's encoder.json, or a directory holding them; data/text_tokenizer.h).
+  std::string tokenizer;
 
   bool operator==(const DataSection&) const = default;
 };

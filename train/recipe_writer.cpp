@@ -115,6 +115,7 @@ void write_data(YAML::Emitter& out, const DataSection& d) {
   field(out, "task", d.task, "synthetic");
   field(out, "copy_tokens", text(d.copy_tokens), "synthetic");
   field(out, "eval_examples", text(d.eval_examples), "synthetic");
+  field(out, "tokenizer", d.tokenizer);
   out << YAML::EndMap;
 }
 

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "train/flops.h"
-#include "train/json.h"
+#include "common/json.h"
 #include "train/metrics_log.h"
 #include "train/trainer.h"
 #include "train/yaml_reader.h"

@@ -15,7 +15,7 @@
 
 #include "common/error.h"
 #include "common/unique_fd.h"
-#include "train/json.h"
+#include "common/json.h"
 
 namespace krait::train {
 namespace {
@@ -83,9 +83,13 @@ SafetensorInfo parse_entry(const std::string& path, const std::string& name, con
   info.end = static_cast<uint64_t>(offsets->items[1].integer());
   KRAIT_CHECK(info.begin <= info.end && info.end <= data_bytes, where, ": data_offsets [", info.begin, ", ",
               info.end, "] are not within the data section of ", data_bytes, " bytes");
-  const uint64_t expected = static_cast<uint64_t>(info.numel) * itemsize;
-  KRAIT_CHECK(info.end - info.begin == expected, where, ": data_offsets [", info.begin, ", ", info.end, "] hold ",
-              info.end - info.begin, " bytes but ", info.numel, " ", info.dtype, " elements take ", expected);
+  // By division: numel x itemsize can wrap around 64 bits ([2^62] F32 elements "take" 0 bytes).
+  const uint64_t held = info.end - info.begin;
+  KRAIT_CHECK(held % itemsize == 0 && held / itemsize == static_cast<uint64_t>(info.numel), where, ": data_offsets [",
+              info.begin, ", ", info.end, "] hold ", held, " bytes but ", info.numel, " ", info.dtype, " elements take ",
+              static_cast<uint64_t>(info.numel) <= UINT64_MAX / itemsize
+                  ? std::to_string(static_cast<uint64_t>(info.numel) * itemsize)
+                  : "more than 2^64");
   return info;
 }
 
@@ -168,7 +172,7 @@ std::vector<float> SafetensorsReader::read(const std::string& name) const {
   const std::string bytes = read_file_range(path_, data_start_ + t.begin, t.end - t.begin);
   std::vector<float> values(static_cast<size_t>(t.numel));
   if (t.dtype == "F32") {
-    std::memcpy(values.data(), bytes.data(), bytes.size());
+    if (!values.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());  // memcpy(nullptr, ..., 0) is UB
     return values;
   }
   float (*convert)(uint16_t) = t.dtype == "F16" ? f16_bits_to_float : bf16_bits_to_float;
@@ -250,8 +254,7 @@ void SafetensorsWriter::add(const std::string& name, Entry entry, size_t count) 
 
 void SafetensorsWriter::add_f32(const std::string& name, const std::vector<int64_t>& shape,
                                 const std::vector<float>& values) {
-  Entry e{"F32", shape, std::string(values.size() * 4, '\0')};
-  std::memcpy(e.bytes.data(), values.data(), e.bytes.size());
+  Entry e{"F32", shape, std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4)};
   add(name, std::move(e), values.size());
 }
 
@@ -259,8 +262,7 @@ void SafetensorsWriter::add_16bit(const std::string& name, const std::string& dt
                                   const std::vector<uint16_t>& bits) {
   KRAIT_CHECK(dtype == "F16" || dtype == "BF16", "SafetensorsWriter: tensor '", name, "': dtype ", dtype,
               " is not a 16-bit float (F16, BF16)");
-  Entry e{dtype, shape, std::string(bits.size() * 2, '\0')};
-  std::memcpy(e.bytes.data(), bits.data(), e.bytes.size());
+  Entry e{dtype, shape, std::string(reinterpret_cast<const char*>(bits.data()), bits.size() * 2)};
   add(name, std::move(e), bits.size());
 }
 

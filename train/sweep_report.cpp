@@ -118,7 +118,7 @@ void plot_loss_vs_flops(const SweepReport& report, const std::filesystem::path& 
     series.push_back(runs);
     const ArchFit& fit = report.fits[i];
     if (!fit.error.empty()) continue;
-    plot::Series law{a.arch + " fit: C^-" + format("%.3g", fit.fit.b) + " (+-" + format("%.1g", fit.fit.b_se) + ")",
+    plot::Series law{a.arch + " fit: C^" + format("%+.3g", -fit.fit.b) + " (+-" + format("%.1g", fit.fit.b_se) + ")",
                      a.color, law_curve(fit.fit, lo->x, hi->x)};
     law.dashed = true;
     series.push_back(law);

@@ -199,6 +199,29 @@ TEST(CheckpointFile, MissingAndMistypedEntries) {
   EXPECT_TRUE(mentions(error_text([&] { reader.get_string("w"); }), "entry 'w' holds f32[2]"));
 }
 
+// Found by fuzz/checkpoint.cpp: an entry declaring 2^20 x 2^20 floats that were never written (HDF5
+// reads them as the fill value) made tensor() allocate 4 TB before reading. The reader now refuses
+// an entry that is not stored in full.
+TEST(CheckpointFile, EntryDeclaredButNeverWrittenIsRejected) {
+  TempDir dir;
+  const std::string path = dir.file("unwritten.h5");
+  write_small(path);
+  {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hsize_t dims[2] = {hsize_t{1} << 20, hsize_t{1} << 20};
+    const hid_t space = H5Screate_simple(2, dims, nullptr);
+    H5Dclose(H5Dcreate2(file, "model/huge", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  const CheckpointReader reader(path);
+  EXPECT_TRUE(reader.has("model/huge"));
+  const std::string message = error_text([&] { reader.tensor("model/huge"); });
+  EXPECT_TRUE(mentions(message, "checkpoint '" + path + "': entry 'model/huge' declares 1099511627776 elements but "
+                                "the file stores none")) << message;
+  EXPECT_EQ(reader.tensor("model/embedding.weight").numel(), 2) << "the other entries still read";
+}
+
 TEST(CheckpointFile, WriterRejectsBadAndConflictingPaths) {
   CheckpointWriter writer;
   writer.put_int("state/step", 1);

@@ -2,7 +2,7 @@
 // rounded inputs, through the ops: causal_conv1d_step (widths 1 to 16, x read as columns of a wider
 // row), selective_scan_step (state sizes around the lane groups, channel counts that leave partial
 // blocks, input-dependent and per-channel B and C, with and without delta and the gate, delta from
-// delta_proj at ranks around the lane groups), and the
+// delta_proj at ranks around the lane groups, batches wide enough to take fewer lanes), and the
 // stateful scan continuing from a state over pieces long enough to be split in chunks, which must end
 // in the state the CPU reaches; argmax_rows over vocabulary-sized rows with planted ties and NaN.
 // f32 and bf16 activations; states are f32.
@@ -67,7 +67,10 @@ TEST(CudaGenerationStep, ScanStepMatchesCpu) {
                         {2, 33, 16, true, true, true},      {2, 70, 17, false, true, true},
                         {1, 9, 40, true, false, true},      {2, 5, 256, true, true, false},
                         {4, 130, 16, false, false, false},  {2, 70, 16, true, true, true, 48},
-                        {3, 33, 4, true, true, true, 1},    {1, 40, 16, false, true, true, 37}};
+                        {3, 33, 4, true, true, true, 1},    {1, 40, 16, false, true, true, 37},
+                        // batches wide enough for fewer lanes per channel (one, then two), N past a chunk
+                        {64, 1536, 16, true, true, true, 48}, {4, 9000, 16, true, true, true, 5},
+                        {40, 1000, 17, false, true, true}};
   for (const DType type : {DType::F32, DType::BF16})
     for (const Case& c : cases) {
       const std::string what = std::string(dtype_name(type)) + " batch " + std::to_string(c.batch) + " dim " +

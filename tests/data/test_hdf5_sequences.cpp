@@ -249,6 +249,25 @@ TEST(Hdf5Sequences, ReaderRejectsBrokenFiles) {
   }
 }
 
+// Found by fuzz/hdf5_sequences.cpp: an /offsets dataset declaring 2^31 entries that were never
+// written (HDF5 reads them as the fill value) made the reader allocate 16 GB before looking at them.
+// The reader now refuses a dataset that is not stored in full.
+TEST(Hdf5Sequences, ReaderRejectsDatasetsDeclaredButNeverWritten) {
+  testing::TempDir dir;
+  const std::string path = dir.file("unwritten.h5");
+  write_sequence_hdf5(path, small_set(), kDnaInfo);
+  {
+    Edit edit(path);
+    edit.remove("offsets");
+    const hsize_t dims[1] = {hsize_t{1} << 31};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    H5Dclose(H5Dcreate2(edit.file(), "offsets", H5T_STD_U64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5Sclose(space);
+  }
+  const std::string message = error_text([&] { open_sequence_hdf5(path); });
+  EXPECT_TRUE(mentions(message, path + ": /offsets declares 2147483648 elements but the file stores none")) << message;
+}
+
 TEST(Hdf5Sequences, ReaderRejectsOtherFiles) {
   testing::TempDir dir;
   EXPECT_TRUE(mentions(error_text([&] { open_sequence_hdf5(dir.file("missing.h5")); }), "missing.h5: no such file"));

@@ -15,14 +15,14 @@ using testing::counting_ids;
 using testing::error_text;
 using testing::mentions;
 
-// Writes a /tokens dataset of the given stored type and shape from uint32 values, with a
-// vocab_size attribute unless vocab_size is 0.
+// Writes a /tokens dataset of the given stored type and shape from uint32 values (no values: never
+// written), with a vocab_size attribute unless vocab_size is 0.
 void write_raw(const std::string& path, hid_t stored_type, const std::vector<hsize_t>& dims,
                const std::vector<uint32_t>& values, uint32_t vocab_size) {
   const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
   const hid_t dataset = H5Dcreate2(file, "tokens", stored_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5Dwrite(dataset, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+  if (!values.empty()) H5Dwrite(dataset, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
   if (vocab_size != 0) {
     const hid_t scalar = H5Screate(H5S_SCALAR);
     const hid_t attribute = H5Acreate2(dataset, "vocab_size", H5T_STD_U32LE, scalar, H5P_DEFAULT, H5P_DEFAULT);
@@ -135,6 +135,17 @@ TEST(Hdf5TokensErrors, TwoDimensionalDataset) {
   write_raw(dir.file("2d.h5"), H5T_STD_U16LE, {2, 2}, {1, 2, 3, 4}, 257);
   EXPECT_TRUE(mentions(error_text([&] { Hdf5TokenFile source(dir.file("2d.h5")); }),
                        "/tokens must be 1-D, found rank 2"));
+}
+
+// Found by fuzz/hdf5_tokens.cpp: HDF5 reads unwritten elements as the fill value, so a few-KB file
+// declaring 2^31 tokens that were never written opened as 2^31 zeros and the validation scan read
+// them all. The reader now refuses a dataset that is not stored in full.
+TEST(Hdf5TokensErrors, TokensDeclaredButNeverWritten) {
+  testing::TempDir dir;
+  const std::string path = dir.file("unwritten.h5");
+  write_raw(path, H5T_STD_U16LE, {hsize_t{1} << 31}, {}, 257);
+  const std::string message = error_text([&] { Hdf5TokenFile file(path); });
+  EXPECT_TRUE(mentions(message, path + ": /tokens declares 2147483648 elements but the file stores none")) << message;
 }
 
 TEST(Hdf5TokensErrors, ReadPastTheEnd) {

@@ -124,6 +124,28 @@ TEST_P(Generation, CudaStepsMatchForwardF32) {
   expect_recurrent_matches_forward(model, random_ids(2, 12, 11, 3, Device::cuda()), 4, 1e-5);
 }
 
+// Prompts shorter than the conv's window (the state's zeros and the prompt make the window) and a
+// prompt continued by a second prefill, then steps, on CUDA (d_conv 4: a window of 3 past inputs).
+TEST(Generation, CudaShortAndContinuedPrefillsMatchForward) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  MambaConfig config = tiny_config();
+  config.d_conv = 4;
+  for (const DType compute : {DType::F32, DType::BF16}) {
+    MambaLM model(config, 7, {DType::F32, Device::cuda()});
+    model.set_compute_dtype(compute);
+    const double rtol = compute == DType::F32 ? 1e-5 : 3e-2;
+    const Tensor ids = random_ids(2, 9, 11, 6, Device::cuda());
+    for (const int64_t prefill : {1, 2, 3}) expect_recurrent_matches_forward(model, ids, prefill, rtol);
+    NoGradGuard no_grad;
+    const Tensor full = model.forward(ids);
+    const auto generator = model.generator(2);
+    generator->prefill(ops::slice(ids, 1, 0, 2));
+    expect_close(generator->prefill(ops::slice(ids, 1, 2, 6)), logits_at(full, 5), rtol, "second prefill");
+    for (int64_t t = 6; t < 9; ++t)
+      expect_close(generator->step(ids_at(ids, t)), logits_at(full, t), rtol, "step at " + std::to_string(t));
+  }
+}
+
 // bf16 activations with f32 states: the step's kernels round where the full forward's do, so the two
 // agree to bf16's precision.
 TEST_P(Generation, CudaStepsMatchForwardBF16) {

@@ -83,6 +83,9 @@ TEST(HfConvert, FixtureIsTheSeededKraitModel) {
   EXPECT_EQ(r.info("backbone.layers.0.mixer.A_log").shape, (std::vector<int64_t>{16, 4}));
   EXPECT_FALSE(r.has("lm_head.weight"));
   EXPECT_EQ(r.metadata().at("format"), "pt");
+  // Float fields stay floats in config.json (transformers >= 5 refuses "time_step_scale": 1).
+  const std::vector<char> config = read_bytes(kFixture + "/config.json");
+  EXPECT_NE(std::string(config.begin(), config.end()).find("\"time_step_scale\": 1.0,"), std::string::npos);
 }
 
 TEST(HfConvert, FixtureRoundTripsBitExactlyWithTheSameLogits) {

@@ -9,7 +9,7 @@
 
 #include "tests/support/error_text.h"
 #include "tests/support/temp_dir.h"
-#include "train/json.h"
+#include "common/json.h"
 #include "train/safetensors.h"
 
 namespace krait::train {
@@ -161,6 +161,19 @@ TEST(Safetensors, MalformedFilesAreRejectedNamingFileAndTensor) {
   e = error_text([&] { r.read("t"); });
   EXPECT_TRUE(mentions(e, "tensor 't' has dtype I32; Krait reads F32, F16 and BF16")) << e;
   EXPECT_TRUE(mentions(error_text([&] { r.read("u"); }), "no tensor 'u'"));
+}
+
+// Found while fuzzing the reader: numel x 4 bytes wrapped around 64 bits, so [2^62] F32 elements
+// "took" 0 bytes, the header passed, and read() threw std::length_error instead of a krait::Error.
+TEST(Safetensors, ShapeWhoseByteCountWrapsAround64BitsIsRejected) {
+  TempDir dir;
+  const std::string path = dir.file("wrap.safetensors");
+  for (const std::string shape : {"[4611686018427387904]", "[2147483648,2147483648]"}) {
+    write_raw(path, "{\"t\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[0,0]}}", "");
+    const std::string e = error_text([&] { SafetensorsReader r(path); });
+    EXPECT_TRUE(mentions(e, "tensor 't': data_offsets [0, 0] hold 0 bytes but 4611686018427387904 F32 elements "
+                            "take more than 2^64")) << e;
+  }
 }
 
 TEST(Safetensors, ShardedIndex) {

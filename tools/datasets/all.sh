@@ -6,7 +6,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 BASE="${1:-}"
 declare -a SUMMARY=()
-for name in great-apes microbes human-chrx spoken-digits piano; do
+for name in great-apes microbes human-chrx spoken-digits piano english-corpus; do
   t0=$SECONDS
   "$HERE/$name.sh" ${BASE:+"$BASE/$name"}
   SUMMARY+=("$(printf '%-14s %5d s' "$name" $((SECONDS - t0)))")

@@ -1,0 +1,73 @@
+// fuzz/checkpoint.cpp — fuzzes the checkpoint reader (train/checkpoint_file.h, CheckpointReader): a
+// checkpoint written by CheckpointWriter, then edited (fuzz/hdf5_edits.h: entries, groups and the
+// format, version and dtype attributes replaced, deleted or linked), is opened, its groups walked
+// and every entry read every way (tensor, int, double, u64 list, string); no HDF5 handle may outlive
+// the input.
+#include "train/checkpoint_file.h"
+
+#include "fuzz/fuzz_input.h"
+#include "fuzz/hdf5_edits.h"
+#include "fuzz/hdf5_target.h"
+
+namespace {
+
+// HDF5 links may form cycles (a group linking to the root), which would make the walk endless or
+// exponential, so it lists at most this many groups.
+constexpr int kMaxGroups = 32;
+
+void read_all(const krait::CheckpointReader& reader, const std::string& group, int& groups_left) {
+  using krait::fuzz::expect_clean;
+  if (groups_left-- <= 0) return;
+  std::vector<std::string> names;
+  expect_clean([&] { names = reader.list(group); });
+  for (const std::string& name : names) {
+    const std::string path = group.empty() ? name : group + "/" + name;
+    if (reader.has(path)) {
+      expect_clean([&] { reader.tensor(path); });
+      expect_clean([&] { reader.get_int(path); });
+      expect_clean([&] { reader.get_double(path); });
+      expect_clean([&] { reader.get_u64s(path); });
+      expect_clean([&] { reader.get_string(path); });
+    } else {
+      read_all(reader, path, groups_left);
+    }
+  }
+}
+
+void write_base(FuzzedDataProvider& in, const std::string& path) {
+  using krait::DType;
+  using krait::Tensor;
+  krait::CheckpointWriter writer;
+  const double scale = in.ConsumeIntegralInRange(-4, 4);
+  writer.put_tensor("model/w", Tensor::from_vector({1, -2, scale, 0, 1e-3, 7}, {2, 3}, DType::F32));
+  writer.put_tensor("model/norm.bf16", Tensor::from_vector({0.5, scale}, {2}, DType::BF16));
+  writer.put_tensor("optim/count", Tensor::from_indices({1, 2}, {2}, DType::I64));
+  writer.put_int("state/step", in.ConsumeIntegral<int64_t>());
+  writer.put_double("state/loss", scale / 3);
+  writer.put_u64s("state/sampler", {1, 2, in.ConsumeIntegral<uint64_t>()});
+  writer.put_string("state/recipe", in.ConsumeRandomLengthString(16));
+  writer.write(path);
+}
+
+const krait::fuzz::Hdf5Names kNames = {
+    {"model", "model/w", "model/norm.bf16", "optim/count", "state", "state/step", "state/loss", "state/sampler",
+     "state/recipe"},
+    {{"/", "format"}, {"/", "version"}, {"model/norm.bf16", "dtype"}, {"model/w", "dtype"}},
+    {"krait-checkpoint", "bf16", "f32"}};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  FuzzedDataProvider in(data, size);
+  const std::string path = krait::fuzz::temp_path("checkpoint.h5");
+  write_base(in, path);
+  krait::fuzz::apply_hdf5_edits(path, kNames, in);
+
+  krait::fuzz::expect_clean([&] {
+    const krait::CheckpointReader reader(path);
+    int groups_left = kMaxGroups;
+    read_all(reader, "", groups_left);
+  });
+  krait::fuzz::check_no_open_hdf5_handles();
+  return 0;
+}
