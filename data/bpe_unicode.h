@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace krait::data {
 
 // Space is the White_Space property (what \s matches in the reference regex engines), Letter the
@@ -25,7 +27,7 @@ struct Utf8Char {
 
 // The character starting at text[at] (at < text.size()).
 Utf8Char decode_utf8(std::string_view text, size_t at);
-void append_utf8(std::string& out, char32_t code);
+using krait::append_utf8;  // common/utf8.h
 
 CharClass char_class(char32_t code);
 
