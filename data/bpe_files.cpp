@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "common/file_text.h"
 #include "common/error.h"
 #include "common/json.h"
 
@@ -16,15 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text_file(const std::string& path) {
-  KRAIT_CHECK(!fs::is_directory(path), path, ": is a directory, not a tokenizer file");
-  std::ifstream in(path, std::ios::binary);
-  KRAIT_CHECK(in, path, ": cannot open: ", std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  KRAIT_CHECK(!in.bad(), path, ": read failed");
-  return text.str();
-}
+std::string read_text_file(const std::string& path) { return read_file_text(path, "tokenizer file"); }
 
 // Typed access to a JSON object's members, with errors naming the file and the key path.
 class Fields {

@@ -12,21 +12,13 @@
 #include <sstream>
 #include <thread>
 
+#include "common/file_text.h"
 #include "common/error.h"
 #include "data/token_source.h"
 
 namespace krait::data {
 namespace {
 
-std::string read_file(const std::string& path) {
-  KRAIT_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, not a text file");
-  std::ifstream file(path, std::ios::binary);
-  KRAIT_CHECK(file, path, ": cannot open: ", std::strerror(errno));
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  KRAIT_CHECK(!file.bad(), path, ": read failed");
-  return contents.str();
-}
 
 // One file's ids: its head for train and its tail for valid, each followed by end-of-text.
 struct FileIds {
@@ -45,7 +37,7 @@ std::vector<int32_t> document_ids(const TextTokenizer& tokenizer, std::string_vi
 FileIds tokenize_file(const std::string& path, const TextTokenizer& tokenizer, double valid_fraction) {
   FileIds ids;
   try {
-    const std::string text = read_file(path);
+    const std::string text = read_file_text(path, "text file");
     const size_t split = valid_split_point(text, valid_fraction);
     ids.train = document_ids(tokenizer, std::string_view(text).substr(0, split));
     ids.valid = document_ids(tokenizer, std::string_view(text).substr(split));

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "common/file_text.h"
 #include "common/error.h"
 #include "common/rng.h"
 
@@ -38,13 +39,7 @@ void check_can_generate(const ModelSpec& spec, const std::string& checkpoint, co
               "); is data.tokenizer (or --tokenizer) the one the model was trained with?");
 }
 
-std::string read_prompt_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  KRAIT_CHECK(in, "generate: cannot open the prompt file '", path, "': ", std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string read_prompt_file(const std::string& path) { return read_file_text(path, "prompt file"); }
 
 GenerateStats generate_text(const Model& model, int64_t vocab, Device device, const data::TextTokenizer& tokenizer,
                             const GenerateOptions& o, std::ostream& out) {
