@@ -19,7 +19,6 @@
 namespace krait::data {
 namespace {
 
-
 // One file's ids: its head for train and its tail for valid, each followed by end-of-text.
 struct FileIds {
   std::vector<int32_t> train, valid;
