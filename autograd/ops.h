@@ -4,8 +4,10 @@
 // checks); all inputs of one op share a dtype and a device.
 #pragma once
 
+#include <functional>
 #include <vector>
 
+#include "autograd/parameter.h"
 #include "autograd/tape.h"
 #include "autograd/tensor.h"
 
@@ -138,5 +140,16 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head);
 Tensor rotary(const Tensor& qkv, int64_t n_head, double theta);
 // SwiGLU's gate: x (..., 2F) -> silu(x[..., :F]) * x[..., F:], shape (..., F).
 Tensor swiglu(const Tensor& x);
+
+// ---- activation recomputation (ops/recompute.cpp) ----
+// fn(input), whose activations are not kept: the forward runs fn without recording and saves only
+// input; the backward runs fn again on a NestedTape (on a copy of input that is a leaf) and
+// backpropagates through it there, so the saved memory of one layer is its input alone.
+// `params` must list every parameter fn uses, and fn must use no other tensor that requires grad (an
+// error in the backward): their gradients accumulate during the nested backward, and listing them
+// as the node's inputs keeps a LeafGradientHook from reporting them final before it has run. fn must
+// compute the same thing both times: deterministic, with no random draws (no Krait layer has dropout).
+// Where nothing requires grad it is fn(input).
+Tensor recompute(const std::function<Tensor(const Tensor&)>& fn, const Tensor& input, const ParameterList& params);
 
 }  // namespace krait::ops

@@ -146,6 +146,34 @@ LeafGradientHook::LeafGradientHook(std::function<void(const GradSlot&)> on_final
     : previous_(std::exchange(leaf_final_hook, std::move(on_final))) {}
 LeafGradientHook::~LeafGradientHook() { leaf_final_hook = std::move(previous_); }
 
+struct NestedTape::Saved {
+  std::vector<Node> tape;
+  bool grad_mode;
+  std::function<void(const GradSlot&)> hook;
+};
+
+NestedTape::NestedTape()
+    : outer_(std::make_unique<Saved>(Saved{std::exchange(tape, {}), grad_mode, std::exchange(leaf_final_hook, {})})) {
+  grad_mode = true;
+}
+
+NestedTape::~NestedTape() {
+  tape = std::move(outer_->tape);
+  grad_mode = outer_->grad_mode;
+  leaf_final_hook = std::move(outer_->hook);
+}
+
+std::vector<const GradSlot*> NestedTape::external_inputs() const {
+  std::unordered_set<const GradSlot*> produced, seen;
+  std::vector<const GradSlot*> external;
+  for (const Node& node : tape) {
+    for (const auto& slot : node.inputs)
+      if (slot && !produced.contains(slot.get()) && seen.insert(slot.get()).second) external.push_back(slot.get());
+    for (const OutputMeta& out : node.outputs) produced.insert(out.slot.get());
+  }
+  return external;
+}
+
 void clear_tape() { tape.clear(); }
 size_t tape_size() { return tape.size(); }
 

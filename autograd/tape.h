@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "autograd/tensor.h"
@@ -56,6 +57,26 @@ class LeafGradientHook {
 
  private:
   std::function<void(const GradSlot&)> previous_;
+};
+
+// Gives this thread a fresh, empty tape for its lifetime, with recording on and no LeafGradientHook,
+// then restores the outer tape, grad mode and hook untouched. ops::recompute re-runs a layer and its
+// backward on one from inside the outer backward: the nested backward() clears and runs only the
+// nested tape, and reports no leaf as final (the outer tape's recompute node does that).
+class NestedTape {
+ public:
+  NestedTape();
+  ~NestedTape();
+  NestedTape(const NestedTape&) = delete;
+  NestedTape& operator=(const NestedTape&) = delete;
+
+  // The gradient slots that nodes on this tape read but none of them produced (the leaves and outer
+  // tensors that the recorded computation depends on).
+  std::vector<const GradSlot*> external_inputs() const;
+
+ private:
+  struct Saved;
+  std::unique_ptr<Saved> outer_;
 };
 
 void clear_tape();

@@ -34,6 +34,9 @@ class Backbone {
   virtual int64_t d_model() const = 0;
   virtual void set_compute_dtype(DType dtype) = 0;
   virtual DType compute_dtype() const = 0;
+  // Training memory for compute: when on, forward() keeps each layer's input and recomputes the layer
+  // in the backward (ops::recompute), with the same results. Off by default; recurrences ignore it.
+  virtual void set_recompute_layers(bool enabled) = 0;
   // Generation: a recurrence over `batch` sequences, or nullptr when the backbone cannot run one
   // token at a time (the Transformer, until it has a KV cache).
   virtual std::unique_ptr<BackboneRecurrence> recurrence(int64_t /*batch*/) const { return nullptr; }

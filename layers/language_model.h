@@ -21,6 +21,7 @@ class LanguageModel : public Model {
   ModelOutput forward(const ModelBatch& batch, ops::Reduction reduction = ops::Reduction::Mean) const override;
   const ParameterList& parameters() const override { return parameters_; }
   void set_compute_dtype(DType dtype) override { backbone_->set_compute_dtype(dtype); }
+  void set_recompute_layers(bool enabled) override { backbone_->set_recompute_layers(enabled); }
   DType compute_dtype() const override { return backbone_->compute_dtype(); }
   // Through the backbone's recurrence; nullptr when it has none.
   std::unique_ptr<Generator> generator(int64_t batch) const override;

@@ -88,6 +88,15 @@ Tensor MambaBackbone::step(const Tensor& ids, std::vector<MambaLayerState>& stat
   return run(ids, &states, &weights);
 }
 
+// The recompute unit is the mixer alone: the fused add + norm after it stays on the outer tape (one
+// kernel, the same numerics), and what it saves is the stream a layer needs anyway.
+Tensor MambaBackbone::mixed_in_training(const MambaMixer& mixer, const Tensor& normed) const {
+  if (!recompute_layers_) return mixer.forward(normed);
+  ParameterList params;
+  mixer.append_parameters(params);
+  return ops::recompute([m = &mixer](const Tensor& x) { return m->forward(x); }, normed, params);
+}
+
 Tensor MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState>* states,
                           const std::vector<MambaMixer::StepWeights>* step_weights) const {
   KRAIT_CHECK(ids.dim() == 2, "MambaBackbone: expected ids (batch, seq_len), got ", ids.describe());
@@ -101,7 +110,7 @@ Tensor MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState>* state
         step_weights ? ops::reshape(mixer.step(ops::reshape(normed, token_major), (*states)[i], (*step_weights)[i]),
                                     sequence_major)
         : states     ? mixer.forward(normed, (*states)[i])
-                     : mixer.forward(normed);
+                     : mixed_in_training(mixer, normed);
     const RMSNorm& next = i + 1 < blocks_.size() ? blocks_[i + 1].norm : norm_f_;
     const TensorList stream = ops::add_rms_norm(mixed, residual, next.weight.value, next.eps, compute_dtype_);
     residual = stream[0];

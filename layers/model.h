@@ -46,6 +46,8 @@ class Model {
   // bf16 (CUDA only) for mixed precision with fp32 master weights; by default the parameters' own.
   virtual void set_compute_dtype(DType dtype) = 0;
   virtual DType compute_dtype() const = 0;
+  // Per-layer activation recomputation in the backbone (Backbone::set_recompute_layers).
+  virtual void set_recompute_layers(bool enabled) = 0;
   // Recurrent generation over `batch` sequences, or nullptr when the model cannot generate (a
   // classifier; a backbone without a recurrence). The generator refers to this model.
   virtual std::unique_ptr<Generator> generator(int64_t /*batch*/) const { return nullptr; }

@@ -22,6 +22,7 @@ class SequenceClassifier : public Model {
   ModelOutput forward(const ModelBatch& batch, ops::Reduction reduction = ops::Reduction::Mean) const override;
   const ParameterList& parameters() const override { return parameters_; }
   void set_compute_dtype(DType dtype) override { backbone_->set_compute_dtype(dtype); }
+  void set_recompute_layers(bool enabled) override { backbone_->set_recompute_layers(enabled); }
   DType compute_dtype() const override { return backbone_->compute_dtype(); }
 
   int64_t num_classes() const { return weight_.value.size(0); }

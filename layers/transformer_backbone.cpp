@@ -72,17 +72,34 @@ Tensor TransformerBackbone::forward(const Tensor& ids) const {
   const RMSNorm& first_norm = blocks_.empty() ? norm_f_ : blocks_.front().norm;
   Tensor normed = ops::cast(first_norm.forward(residual), compute_dtype_);
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    const TransformerBlock& block = blocks_[i];
-    const Tensor qkv = ops::rotary(project(normed, block.in_proj), config_.n_head, config_.rope_theta);
-    const Tensor attended = project(ops::causal_attention(qkv, config_.n_head), block.out_proj);
-    TensorList stream = ops::add_rms_norm(attended, residual, block.norm2.weight.value, block.norm2.eps, compute_dtype_);
-    const Tensor mlp = project(ops::swiglu(project(stream[1], block.fc1)), block.fc2);
+    const TransformerBlock* block = &blocks_[i];
+    const Tensor attended = run_branch([this, block](const Tensor& x) { return attention_branch(*block, x); },
+                                       normed, {block->in_proj, block->out_proj});
+    TensorList stream = ops::add_rms_norm(attended, residual, block->norm2.weight.value, block->norm2.eps, compute_dtype_);
+    const Tensor mlp = run_branch([this, block](const Tensor& x) { return mlp_branch(*block, x); }, stream[1],
+                                  {block->fc1, block->fc2});
     const RMSNorm& next = i + 1 < blocks_.size() ? blocks_[i + 1].norm : norm_f_;
     stream = ops::add_rms_norm(mlp, stream[0], next.weight.value, next.eps, compute_dtype_);
     residual = stream[0];
     normed = stream[1];
   }
   return normed;
+}
+
+Tensor TransformerBackbone::attention_branch(const TransformerBlock& block, const Tensor& normed) const {
+  const Tensor qkv = ops::rotary(project(normed, block.in_proj), config_.n_head, config_.rope_theta);
+  return project(ops::causal_attention(qkv, config_.n_head), block.out_proj);
+}
+
+Tensor TransformerBackbone::mlp_branch(const TransformerBlock& block, const Tensor& normed) const {
+  return project(ops::swiglu(project(normed, block.fc1)), block.fc2);
+}
+
+// The recompute units are the branches: the fused add + norms between them stay on the outer tape (one
+// kernel, the same numerics), and what they save is the stream a layer needs anyway.
+Tensor TransformerBackbone::run_branch(const std::function<Tensor(const Tensor&)>& branch, const Tensor& normed,
+                                       const ParameterList& params) const {
+  return recompute_layers_ ? ops::recompute(branch, normed, params) : branch(normed);
 }
 
 }  // namespace krait

@@ -6,6 +6,7 @@
 // layers.i.{norm, mixer.in_proj, mixer.out_proj, norm2, mlp.fc1, mlp.fc2}.weight.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "common/rng.h"
@@ -36,6 +37,10 @@ class TransformerBackbone final : public Backbone {
   int64_t d_model() const override { return config_.d_model; }
   void set_compute_dtype(DType dtype) override;
   DType compute_dtype() const override { return compute_dtype_; }
+  // Keeps per layer each branch's input (the two normalized streams, compute dtype) and, as without
+  // it, what the two fused residual adds + RMSNorms save (the fp32 stream and a per-row rstd each);
+  // attention (qkv, output, log-sum-exp) and the MLP (fc1's output) run again in the backward.
+  void set_recompute_layers(bool enabled) override { recompute_layers_ = enabled; }
   const TransformerConfig& config() const { return config_; }
 
  private:
@@ -45,6 +50,14 @@ class TransformerBackbone final : public Backbone {
   RMSNorm norm_f_;
   ParameterList parameters_;
   DType compute_dtype_;
+  bool recompute_layers_ = false;
+
+  // The two residual branches, normalized stream in, branch output out.
+  Tensor attention_branch(const TransformerBlock& block, const Tensor& normed) const;
+  Tensor mlp_branch(const TransformerBlock& block, const Tensor& normed) const;
+  // branch(normed), through ops::recompute when recompute_layers_.
+  Tensor run_branch(const std::function<Tensor(const Tensor&)>& branch, const Tensor& normed,
+                    const ParameterList& params) const;
 };
 
 }  // namespace krait

@@ -37,6 +37,7 @@ TrainBenchResult bench_train(const TrainBenchOptions& o) {
   if (spec.task == Task::Classify && spec.num_classes == 0) spec.num_classes = 2;
   const auto model = build_model(spec, 1, {DType::F32, o.device});
   model->set_compute_dtype(o.compute_dtype);
+  model->set_recompute_layers(o.recompute_layers);
   AdamW optimizer(model->parameters(), AdamWConfig{});
   Rng rng(2);
   auto random_ids = [&](int64_t n, int64_t below) {
@@ -82,7 +83,7 @@ void print_train_bench(const TrainBenchOptions& o, const TrainBenchResult& r, st
       << "|---|---|---|---|---|---|---|---|\n"
       << "| " << o.model.backbone << " " << task_name(o.model.task) << ", d_model " << o.model.d_model() << ", "
       << o.model.n_layer() << " layers | " << dtype_name(o.compute_dtype)
-      << " | " << r.parameters << " | "
+      << (o.recompute_layers ? ", recompute" : "") << " | " << r.parameters << " | "
       << o.micro_batch << " x " << o.seq_len << " | " << r.step_ms << " | " << r.tokens_per_s << " | "
       << r.peak_memory_gib << " | " << 100.0 * r.mfu << "% |\n";
 }

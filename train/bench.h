@@ -21,6 +21,7 @@ struct TrainBenchOptions {
   int64_t seq_len = 2048;
   Device device = Device::cuda();
   DType compute_dtype = DType::F32;  // bf16: mixed precision (fp32 master weights)
+  bool recompute_layers = false;     // train.recompute: per-layer activation recomputation
   int warmup_steps = 3;
   int timed_steps = 10;
   double peak_tflops = 989.0;  // the card's dense bf16 tensor rate (H100 SXM), the MFU denominator

@@ -126,6 +126,7 @@ int run_bench_train(const std::string& config, const std::vector<std::string>& o
   options.model = recipe.model;
   options.device = recipe.device();
   options.compute_dtype = recipe.train.precision == Precision::BF16 ? DType::BF16 : DType::F32;
+  options.recompute_layers = recipe.train.recompute;
   print_train_bench(options, bench_train(options), std::cout);
   return 0;
 }

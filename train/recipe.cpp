@@ -412,6 +412,7 @@ void read_train(RecipeSectionReader in, TrainSection& t) {
   in.read("freeze", t.freeze);
   in.read("dist_timeout_s", t.dist_timeout_s);
   in.read("zero1", t.zero1);
+  in.read("recompute", t.recompute);
   in.finish();
 }
 

@@ -118,6 +118,11 @@ struct TrainSection {
   // ZeRO-1: the ranks share the AdamW state (each updates its 1/world of every gradient bucket and
   // the updated parameters are gathered), saving (1 - 1/world) x 8 bytes per parameter per rank.
   bool zero1 = false;
+  // Per-layer activation recomputation: each layer keeps its input and runs again in the backward
+  // (Backbone::set_recompute_layers), trading about one more forward per step for activation memory
+  // (long sequences). A train key, not a model one: the model, its checkpoints and its numbers are
+  // the same either way.
+  bool recompute = false;
 
   bool operator==(const TrainSection&) const = default;
 };

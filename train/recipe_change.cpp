@@ -54,12 +54,13 @@ void flatten(const YAML::Node& node, const std::string& prefix, std::map<std::st
 std::map<std::string, std::string> flat(const std::string& yaml) {
   std::map<std::string, std::string> out;
   flatten(YAML::Load(yaml), "", out);
-  // Where the run's files are, which device this process uses (set per rank in a data-parallel run)
-  // and whether the ranks shard the optimizer state (a checkpoint holds all of it) are not part of what
-  // a resume must keep.
+  // Where the run's files are, which device this process uses (set per rank in a data-parallel run),
+  // whether the ranks shard the optimizer state (a checkpoint holds all of it) and whether layers are
+  // recomputed in the backward (the same numbers) are not part of what a resume must keep.
   out.erase("train.run_dir");
   out.erase("train.device");
   out.erase("train.zero1");
+  out.erase("train.recompute");
   return out;
 }
 

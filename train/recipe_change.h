@@ -8,8 +8,9 @@
 // init_from) is accepted only with `krait train --allow-recipe-change`, and
 // recorded. Any other change (task, model.*, data.*, the other optim keys, train.seed, micro_batch,
 // grad_accum, precision, freeze) would change what the saved state means or which batches
-// come next, so it is refused even with the flag. train.run_dir, train.device and train.zero1 are not
-// compared (a data-parallel rank's device is set per rank; a checkpoint holds the whole optimizer state).
+// come next, so it is refused even with the flag. train.run_dir, train.device, train.zero1 and
+// train.recompute are not compared (a data-parallel rank's device is set per rank; a checkpoint holds
+// the whole optimizer state; recomputation changes memory and time, not a number).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,7 @@ struct RecipeChange {
 };
 
 // The keys whose values differ between two recipes as written by to_yaml, in key order, without
-// train.run_dir, train.device and train.zero1.
+// train.run_dir, train.device, train.zero1 and train.recompute.
 std::vector<RecipeChange> recipe_changes(const std::string& before_yaml, const std::string& after_yaml);
 
 // Whether the rule above lets a resume change `key` (with --allow-recipe-change).

@@ -132,6 +132,8 @@ const std::vector<RecipeKey> kKeys = {
     {"train", "dist_timeout_s", T::Integer, "300", {}, "> 0",
      "data-parallel: seconds a rank waits for the others before all stop"},
     {"train", "zero1", T::Boolean, "false", {}, "", "data-parallel: the AdamW state sharded over the ranks (ZeRO-1)"},
+    {"train", "recompute", T::Boolean, "false", {}, "",
+     "each layer keeps only its input and runs again in the backward: less activation memory, about one more forward"},
 
     {"eval", "max_batches", T::Integer, "0", {}, ">= 0", "batches per evaluation; 0 = the whole validation set"},
     {"eval", "batch_size", T::IntegerOrAuto, "auto", {}, "> 0",

@@ -170,6 +170,7 @@ void write_train(YAML::Emitter& out, const Recipe& recipe) {
   out << YAML::EndSeq;
   field(out, "dist_timeout_s", text(t.dist_timeout_s));
   field(out, "zero1", text(t.zero1));
+  field(out, "recompute", text(t.recompute));
   out << YAML::EndMap;
 }
 

@@ -108,6 +108,7 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
   recipe_.model = resolve_model(recipe, *data_);
   model_ = build_model(recipe_.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, device_});
   if (recipe.train.precision == Precision::BF16) model_->set_compute_dtype(DType::BF16);
+  model_->set_recompute_layers(recipe.train.recompute);
   std::vector<std::string> frozen;
   trainable_ = freeze_parameters(model_->parameters(), recipe.train.freeze, frozen);
   if (recipe.train.zero1) {

@@ -95,6 +95,18 @@ TEST(DataParallel, OneRankThroughTheCommunicatorIsThePlainRun) {
   EXPECT_TRUE(bit_identical(checkpoint_path(fx.run_dir("plain"), 12), checkpoint_path(fx.run_dir("comm"), 12)));
 }
 
+// With per-layer recomputation each parameter is reported final after its layer's recompute node has
+// run (not from inside its nested backward), so the buckets reduced during backward are complete: the
+// same weights, bit for bit.
+TEST(DataParallel, RecomputedLayersGiveTheSameWeights) {
+  testing::RunFixture fx("data-parallel-recompute");
+  train_on(tiny(fx, "plain", 12, 2), 2);
+  Recipe recomputed = tiny(fx, "recomputed", 12, 2);
+  recomputed.train.recompute = true;
+  train_on(recomputed, 2);
+  EXPECT_TRUE(bit_identical(checkpoint_path(fx.run_dir("plain"), 12), checkpoint_path(fx.run_dir("recomputed"), 12)));
+}
+
 TEST(DataParallel, TwoRankRunsAreBitIdentical) {
   testing::RunFixture fx("data-parallel-repeat");
   train_on(tiny(fx, "a", 12, 2), 2);

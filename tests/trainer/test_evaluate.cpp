@@ -29,6 +29,7 @@ class FakeModel : public Model {
   const ParameterList& parameters() const override { return params_; }
   void set_compute_dtype(DType dtype) override { dtype_ = dtype; }
   DType compute_dtype() const override { return dtype_; }
+  void set_recompute_layers(bool) override {}
 
   ModelOutput forward(const ModelBatch& batch, ops::Reduction reduction) const override {
     seen.push_back(batch);
