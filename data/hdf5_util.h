@@ -62,19 +62,28 @@ inline std::string hdf5_reason() {
   return reason.empty() ? "unknown HDF5 error" : reason;
 }
 
-// Throws "<what> declares N elements but the file stores none/only some of them" unless every element
-// of the dataset is stored. HDF5 reads unwritten elements as the fill value, so a dataset declared far
-// larger than its file (2^31 ids in a 2 KB file) would make a reader allocate, and scan, what was
-// never written.
+// Throws unless every element of the dataset is stored: HDF5 reads unwritten elements as the fill
+// value, so a dataset declared far larger than its file (2^31 ids in a 2 KB file) would make a reader
+// allocate, and scan, what was never written. Unfiltered data must also take at least elements x
+// element-size bytes: HDF5 1.10.8 accepts a compact dataset whose byte count wrapped around 64 bits
+// ([2^62, 1] f64 in 0 bytes) and then reads from a null buffer.
 inline void check_fully_stored(hid_t dataset, const std::string& what) {
   const Handle space(H5Dget_space(dataset), H5Sclose);
   const hssize_t elements = H5Sget_simple_extent_npoints(space.get());
   KRAIT_CHECK(elements >= 0, what, ": cannot read its shape: ", hdf5_reason());
+  if (elements == 0) return;
   H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
   KRAIT_CHECK(H5Dget_space_status(dataset, &status) >= 0, what, ": cannot read its storage: ", hdf5_reason());
-  KRAIT_CHECK(elements == 0 || status == H5D_SPACE_STATUS_ALLOCATED, what, " declares ", elements,
-              " elements but the file stores ", status == H5D_SPACE_STATUS_NOT_ALLOCATED ? "none" : "only some",
-              " of them (truncated or corrupt?)");
+  KRAIT_CHECK(status == H5D_SPACE_STATUS_ALLOCATED, what, " declares ", elements, " elements but the file stores ",
+              status == H5D_SPACE_STATUS_NOT_ALLOCATED ? "none" : "only some", " of them (truncated or corrupt?)");
+  const Handle type(H5Dget_type(dataset), H5Tclose);
+  const Handle properties(H5Dget_create_plist(dataset), H5Pclose);
+  const size_t element_bytes = H5Tget_size(type.get());
+  const hsize_t stored_bytes = H5Dget_storage_size(dataset);
+  KRAIT_CHECK(H5Pget_nfilters(properties.get()) > 0 || element_bytes == 0 ||
+                  stored_bytes / element_bytes >= static_cast<hsize_t>(elements),
+              what, " declares ", elements, " elements of ", element_bytes, " bytes but the file stores ", stored_bytes,
+              " bytes of them (truncated or corrupt?)");
 }
 
 // Writes a file the way every writer here does: write(path + ".tmp") (which closes its handles

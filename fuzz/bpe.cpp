@@ -32,7 +32,8 @@ BpeDefinition builtin_definition(unsigned options) {
   d.merges = {{"\xc4\xa0", "t"}, {"h", "e"}, {"\xc4\xa0t", "he"}, {"i", "n"}};
   for (const auto& [left, right] : d.merges) d.vocab.emplace_back(left + right, d.vocab.size());
   d.added_tokens = {{"<|endoftext|>", 260, true}, {"   ", 261, false}};
-  if (options % 3 != 0) d.split = options % 3 == 1 ? krait::data::SplitPattern::Gpt2 : krait::data::SplitPattern::Llama3;
+  using krait::data::SplitPattern;
+  if (options % 3 != 0) d.split = options % 3 == 1 ? SplitPattern::Gpt2 : SplitPattern::Llama3;
   d.nfc = (options / 3) & 1;
   d.add_prefix_space = (options / 6) & 1;
   d.ignore_merges = (options / 12) & 1;
@@ -53,7 +54,8 @@ void check_encoding(const BpeTokenizer& tokenizer, const std::string& text, bool
   }
 }
 
-constexpr const char* kSample = "Hello, world! It's 2024:  na\xc3\xafve caf\xc3\xa9 \xf0\x9f\x98\x80\r\n\n   <|endoftext|>\tx";
+constexpr const char* kSample =
+    "Hello, world! It's 2024:  na\xc3\xafve caf\xc3\xa9 \xf0\x9f\x98\x80\r\n\n   <|endoftext|>\tx";
 
 }  // namespace
 

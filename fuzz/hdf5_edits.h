@@ -95,12 +95,28 @@ inline hid_t fuzzed_space(FuzzedDataProvider& in, bool allow_huge) {
   return H5Screate_simple(rank, dims, nullptr);
 }
 
+// The number of elements of space, or -1 above kMaxWrittenElements. Counted here because HDF5's own
+// count wraps around 64 bits ([2^63 - 1, 2^63 - 1] has "1" element, and writing it exhausts memory).
+inline hssize_t small_element_count(hid_t space) {
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0 || H5Sget_simple_extent_type(space) == H5S_NULL) return 0;
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  hssize_t count = 1;
+  for (const hsize_t d : dims) {
+    if (d > static_cast<hsize_t>(kMaxWrittenElements)) return -1;
+    count *= static_cast<hssize_t>(d);
+    if (count > kMaxWrittenElements) return -1;
+  }
+  return count;
+}
+
 // Writes small, fixed-size or variable-length data through write(memory_type, buffer); larger or
 // other data stays unwritten.
 template <typename Write>
 void write_fuzzed_data(FuzzedDataProvider& in, const Hdf5Names& names, hid_t type, hid_t space, Write write) {
-  const hssize_t count = H5Sget_select_npoints(space);
-  if (count <= 0 || count > kMaxWrittenElements) return;
+  const hssize_t count = small_element_count(space);
+  if (count <= 0) return;
   if (H5Tis_variable_str(type) > 0) {
     std::vector<std::string> texts;
     for (hssize_t i = 0; i < count; ++i) texts.push_back(fuzzed_string(in, names));
@@ -163,7 +179,7 @@ inline void replace_by_dataset(FuzzedDataProvider& in, const Hdf5Names& names, h
 }
 
 inline void replace_attribute(FuzzedDataProvider& in, const Hdf5Names& names, hid_t file,
-                       const std::pair<std::string, std::string>& attribute) {
+                              const std::pair<std::string, std::string>& attribute) {
   Handle object(H5Oopen(file, attribute.first.c_str(), H5P_DEFAULT), H5Oclose);
   if (!object.ok()) return;
   if (H5Aexists(object.get(), attribute.second.c_str()) > 0) H5Adelete(object.get(), attribute.second.c_str());

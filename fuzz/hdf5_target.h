@@ -1,6 +1,7 @@
 // fuzz/hdf5_target.h — what the HDF5 fuzz targets (HDF5 token files, sequence datasets, checkpoints)
-// share: the check that no HDF5 file, group, dataset or attribute stays open after an input (a handle
-// left open on an error path keeps the file open inside HDF5), and the suppression of HDF5's own bugs.
+// share: the check that no HDF5 id stays open after an input (a file, group, dataset or attribute left
+// open on an error path keeps the file open inside HDF5; a type, dataspace or property list leaks),
+// and the suppression of HDF5's own bugs.
 #pragma once
 
 #include <hdf5.h>
@@ -16,6 +17,21 @@ inline void check_no_open_hdf5_handles() {
     std::fprintf(stderr, "krait fuzz: %zd HDF5 handles left open after the input\n", open);
     std::abort();
   }
+  // Transient types, dataspaces and property lists belong to no file; their counts must not grow.
+  static hsize_t baseline[3] = {0, 0, 0};
+  static bool first = true;
+  const H5I_type_t kinds[3] = {H5I_DATATYPE, H5I_DATASPACE, H5I_GENPROP_LST};
+  for (int k = 0; k < 3; ++k) {
+    hsize_t count = 0;
+    H5Inmembers(kinds[k], &count);
+    if (first) baseline[k] = count;
+    if (count > baseline[k]) {
+      std::fprintf(stderr, "krait fuzz: %llu HDF5 ids of kind %d left open after the input\n",
+                   static_cast<unsigned long long>(count - baseline[k]), static_cast<int>(kinds[k]));
+      std::abort();
+    }
+  }
+  first = false;
 }
 
 }  // namespace krait::fuzz

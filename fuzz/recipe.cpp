@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using krait::train::parse_recipe;
   using krait::train::to_yaml;
   std::optional<krait::train::Recipe> recipe;
-  krait::fuzz::expect_clean([&] { recipe = parse_recipe(std::string(reinterpret_cast<const char*>(data), size), "input.yaml"); });
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  krait::fuzz::expect_clean([&] { recipe = parse_recipe(text, "input.yaml"); });
   if (!recipe) return 0;
   const std::string written = to_yaml(*recipe);
   if (to_yaml(parse_recipe(written, "written.yaml")) != written) __builtin_trap();

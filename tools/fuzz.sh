@@ -7,6 +7,8 @@
 #   tools/fuzz.sh [SECONDS] [NAME...]      e.g. tools/fuzz.sh 300 wav fasta
 # New inputs go to build-fuzz/fuzz-corpus/NAME (kept between runs), findings to
 # build-fuzz/fuzz-findings/NAME/, each target's log to build-fuzz/fuzz-logs/NAME.log.
+# KRAIT_FUZZ_SEED=N fixes libFuzzer's seed (CI sets it, so that a run of a commit mutates the same way
+# each time instead of turning red at random); unset, each run draws a new one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -31,13 +33,14 @@ export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-16/bin/llvm-symbolizer
 
 # Runs one target; its exit status goes to fuzz-logs/NAME.status.
 run_one() {
-  local name=$1 status=0 dict=()
+  local name=$1 status=0 dict=() seed=()
+  [ -n "${KRAIT_FUZZ_SEED:-}" ] && seed=(-seed="$KRAIT_FUZZ_SEED")
   mkdir -p "$build/fuzz-corpus/$name" "$build/fuzz-findings/$name"
   [ -f "fuzz/$name.dict" ] && dict=(-dict="fuzz/$name.dict")
   # No limit on one malloc but the sanitizer's (1 TB): HDF5 mallocs what a corrupt size field says
   # and rejects it untouched (fuzz/hdf5_target.h); memory really used still meets the 2 GB RSS limit.
   "$build/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -malloc_limit_mb=1048576 -print_final_stats=1 \
-    "${dict[@]}" -artifact_prefix="$build/fuzz-findings/$name/" "$build/fuzz-corpus/$name" "fuzz/corpus/$name" \
+    "${dict[@]}" "${seed[@]}" -artifact_prefix="$build/fuzz-findings/$name/" "$build/fuzz-corpus/$name" "fuzz/corpus/$name" \
     >"$build/fuzz-logs/$name.log" 2>&1 || status=$?
   echo "$status" >"$build/fuzz-logs/$name.status"
 }

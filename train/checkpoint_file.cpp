@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -235,6 +236,17 @@ Stored inspect(hid_t dataset) {
   return stored;
 }
 
+// True when every dimension is >= 0 and the product of the nonzero ones fits in int64_t, so that
+// Tensor can multiply them in order (a zero after [2^62, 2^31] makes HDF5's count 0, not Tensor's).
+bool element_count_fits(const Shape& shape) {
+  int64_t count = 1;
+  for (const int64_t d : shape) {
+    if (d < 0 || (d > 0 && count > std::numeric_limits<int64_t>::max() / d)) return false;
+    if (d > 0) count *= d;
+  }
+  return true;
+}
+
 std::string describe(const Stored& stored) {
   if (stored.type.empty()) return "an unsupported HDF5 type";
   if (stored.type == "string") return "a string";
@@ -407,6 +419,8 @@ Tensor CheckpointReader::tensor(const std::string& path) const {
   const std::optional<DType> dtype = tensor_dtype(stored.type);
   KRAIT_CHECK(dtype, "checkpoint '", path_, "': entry '", path, "' holds ", describe(stored),
               ", not a tensor");
+  KRAIT_CHECK(element_count_fits(stored.shape), "checkpoint '", path_, "': entry '", path, "' has the shape ",
+              shape_str(stored.shape), ", whose element count overflows 64 bits");
   Tensor out = Tensor::empty(stored.shape, *dtype);
   read_values(dataset.get(), types_of(*dtype).memory, out.raw_data(), out.numel(), path_, path);
   return out;

@@ -222,6 +222,52 @@ TEST(CheckpointFile, EntryDeclaredButNeverWrittenIsRejected) {
   EXPECT_EQ(reader.tensor("model/embedding.weight").numel(), 2) << "the other entries still read";
 }
 
+// Found by fuzz/checkpoint.cpp under UndefinedBehaviorSanitizer: an entry of shape [2^62, 2^31, 0]
+// holds no element for HDF5, but Tensor multiplied its dimensions in order and overflowed int64_t.
+TEST(CheckpointFile, EntryWhoseShapeOverflowsIsRejected) {
+  TempDir dir;
+  const std::string path = dir.file("overflow.h5");
+  write_small(path);
+  {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hsize_t dims[3] = {hsize_t{1} << 62, hsize_t{1} << 31, 0};
+    const hid_t space = H5Screate_simple(3, dims, nullptr);
+    H5Dclose(H5Dcreate2(file, "model/empty", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  const CheckpointReader reader(path);
+  ASSERT_TRUE(reader.has("model/empty"));
+  const std::string message = error_text([&] { reader.tensor("model/empty"); });
+  EXPECT_TRUE(mentions(message, "entry 'model/empty' has the shape [4611686018427387904, 2147483648, 0], whose "
+                                "element count overflows 64 bits")) << message;
+}
+
+// Found by fuzz/checkpoint.cpp: HDF5 1.10.8 lets a compact dataset of shape [2^62, 1] f64 exist, its
+// byte count wrapped around to 0; Tensor's byte count wrapped the same way, and H5Dread then copied
+// from HDF5's null compact buffer (a SEGV). The reader now checks the bytes stored.
+TEST(CheckpointFile, EntryStoredInFewerBytesThanItsShapeIsRejected) {
+  TempDir dir;
+  const std::string path = dir.file("compact.h5");
+  write_small(path);
+  {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hsize_t dims[2] = {hsize_t{1} << 62, 1};
+    const hid_t space = H5Screate_simple(2, dims, nullptr);
+    const hid_t properties = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_layout(properties, H5D_COMPACT);
+    H5Dclose(H5Dcreate2(file, "model/compact", H5T_IEEE_F64LE, space, H5P_DEFAULT, properties, H5P_DEFAULT));
+    H5Pclose(properties);
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  const CheckpointReader reader(path);
+  ASSERT_TRUE(reader.has("model/compact"));
+  const std::string message = error_text([&] { reader.tensor("model/compact"); });
+  EXPECT_TRUE(mentions(message, "entry 'model/compact' declares 4611686018427387904 elements of 8 bytes but the "
+                                "file stores 0 bytes of them")) << message;
+}
+
 TEST(CheckpointFile, WriterRejectsBadAndConflictingPaths) {
   CheckpointWriter writer;
   writer.put_int("state/step", 1);
