@@ -26,9 +26,6 @@ class LanguageModelGenerator final : public Generator {
  public:
   LanguageModelGenerator(const LanguageModel& model, std::unique_ptr<BackboneRecurrence> recurrence)
       : model_(model), recurrence_(std::move(recurrence)), head_(cast_head(model)) {}
-  ~LanguageModelGenerator() override {
-    graph_.reset();  // before the tensors its replays read and write
-  }
 
   Tensor prefill(const Tensor& ids) override {
     KRAIT_CHECK(ids.dim() == 2 && ids.size(1) >= 1, "Generator::prefill: expected ids (batch, len >= 1), got ",
@@ -65,7 +62,7 @@ class LanguageModelGenerator final : public Generator {
   Tensor head_;  // the head's weight in the compute dtype
   int64_t steps_ = 0;
   Tensor step_ids_, step_logits_;  // the graph's input (B, 1) and output (B, padded vocab)
-  std::unique_ptr<cuda::CudaGraph> graph_;
+  std::unique_ptr<cuda::CudaGraph> graph_;  // last: destroyed before the states and tensors it reads
 };
 
 }  // namespace
