@@ -175,6 +175,11 @@ MambaConfig mamba_config_from_hf(const JsonValue& root, const std::string& where
   keys.number("time_step_max", c.dt_max);
   keys.number("time_step_floor", c.dt_init_floor);
   keys.number("time_step_scale", c.dt_scale);
+  // Krait's sizes stay below 2^31, so products of two of them (d_inner = expand x d_model) fit in int64.
+  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"hidden_size", c.d_model}, {"expand", c.expand},
+                                   {"num_hidden_layers", c.n_layer}, {"vocab_size", c.vocab_size},
+                                   {"state_size", c.d_state}, {"conv_kernel", c.d_conv}, {"time_step_rank", c.dt_rank}})
+    KRAIT_CHECK(value < (int64_t{1} << 31), where, ": ", key, " ", value, " is too large (Krait's sizes are below 2^31)");
   if (keys.get("intermediate_size")) {
     int64_t inner = 0;
     keys.integer("intermediate_size", inner);

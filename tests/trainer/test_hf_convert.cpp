@@ -164,6 +164,9 @@ TEST(HfConvert, ConfigErrorsNameTheKey) {
   EXPECT_TRUE(mentions(error_for(config_with(R"(, "time_step_rank": "big")")), "'time_step_rank' must be"));
   EXPECT_TRUE(mentions(error_for(config_with(R"(, "krait_vocab_size": 5)")), "key 'krait_vocab_size' is not"));
   EXPECT_TRUE(mentions(error_for(config_with(R"(, "conv_kernel": 0)")), "c.json: "));
+  // Sizes are bounded before any product of them (expand x hidden_size would overflow int64 here).
+  EXPECT_TRUE(mentions(error_for(config_with(R"(, "expand": 4611686018427387904, "intermediate_size": 16)")),
+                       "c.json: expand 4611686018427387904 is too large"));
   const MambaConfig auto_rank = mamba_config_from_hf(parse_json(config_with(R"(, "time_step_rank": "auto")"), "c"), "c");
   EXPECT_EQ(auto_rank.dt_rank, 0);
 }
