@@ -61,7 +61,9 @@ void MambaBackbone::set_compute_dtype(DType dtype) {
 // The residual stream stays in the parameters' dtype (fp32); each mixer computes in compute_dtype_.
 // Each mixer's output is added to the stream and normalized for the next block (or the output) by
 // one fused op.
-Tensor MambaBackbone::forward(const Tensor& ids) const { return run(ids, nullptr); }
+Tensor MambaBackbone::forward(const Tensor& ids) const {
+  return recompute_layers_ && grad_enabled() ? run_recomputed(ids) : run(ids, nullptr);
+}
 
 Tensor MambaBackbone::forward(const Tensor& ids, std::vector<MambaLayerState>& states) const {
   KRAIT_CHECK(states.size() == blocks_.size(), "MambaBackbone: ", states.size(), " layer states for ",
@@ -88,13 +90,24 @@ Tensor MambaBackbone::step(const Tensor& ids, std::vector<MambaLayerState>& stat
   return run(ids, &states, &weights);
 }
 
-// The recompute unit is the mixer alone: the fused add + norm after it stays on the outer tape (one
-// kernel, the same numerics), and what it saves is the stream a layer needs anyway.
-Tensor MambaBackbone::mixed_in_training(const MambaMixer& mixer, const Tensor& normed) const {
-  if (!recompute_layers_) return mixer.forward(normed);
-  ParameterList params;
-  mixer.append_parameters(params);
-  return ops::recompute([m = &mixer](const Tensor& x) { return m->forward(x); }, normed, params);
+// The recompute unit is a whole block, from the fp32 stream to the next: all it keeps is that stream
+// (4 bytes a value; Mamba-130M at 2^20 tokens keeps 75 GB), and the block's norm runs unfused from the
+// residual add, both recomputed in the backward. A unit of the mixer alone would also keep its bf16
+// input beside the stream that the fused add + norm saves: 1.5x the memory, too much for 2^20 tokens.
+Tensor MambaBackbone::run_recomputed(const Tensor& ids) const {
+  Tensor residual = embedding_.forward(ids);
+  for (const MambaBlock& block : blocks_) {
+    ParameterList params;
+    block.norm.append_parameters(params);
+    block.mixer.append_parameters(params);
+    residual = ops::recompute(
+        [b = &block, dtype = compute_dtype_](const Tensor& stream) {
+          const Tensor mixed = b->mixer.forward(ops::cast(b->norm.forward(stream), dtype));
+          return ops::add(stream, ops::cast(mixed, stream.dtype()));
+        },
+        residual, params);
+  }
+  return ops::cast(norm_f_.forward(residual), compute_dtype_);
 }
 
 Tensor MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState>* states,
@@ -110,7 +123,7 @@ Tensor MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState>* state
         step_weights ? ops::reshape(mixer.step(ops::reshape(normed, token_major), (*states)[i], (*step_weights)[i]),
                                     sequence_major)
         : states     ? mixer.forward(normed, (*states)[i])
-                     : mixed_in_training(mixer, normed);
+                     : mixer.forward(normed);
     const RMSNorm& next = i + 1 < blocks_.size() ? blocks_[i + 1].norm : norm_f_;
     const TensorList stream = ops::add_rms_norm(mixed, residual, next.weight.value, next.eps, compute_dtype_);
     residual = stream[0];

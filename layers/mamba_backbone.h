@@ -39,9 +39,8 @@ class MambaBackbone final : public Backbone {
   int64_t d_model() const override { return config_.d_model; }
   void set_compute_dtype(DType dtype) override;
   DType compute_dtype() const override { return compute_dtype_; }
-  // Keeps per layer the mixer's input (the normalized stream, compute dtype) and, as without it, what
-  // the fused residual add + RMSNorm saves (the fp32 stream and a per-row rstd); each mixer runs again
-  // in the backward.
+  // Keeps per layer only the fp32 residual stream entering it; each block (norm, mixer, residual add)
+  // runs again in the backward.
   void set_recompute_layers(bool enabled) override { recompute_layers_ = enabled; }
   const MambaConfig& config() const { return config_; }
 
@@ -54,8 +53,8 @@ class MambaBackbone final : public Backbone {
   DType compute_dtype_;
   bool recompute_layers_ = false;
 
-  // mixer.forward(normed), through ops::recompute when recompute_layers_.
-  Tensor mixed_in_training(const MambaMixer& mixer, const Tensor& normed) const;
+  // The training forward with recompute_layers_: each block one ops::recompute unit.
+  Tensor run_recomputed(const Tensor& ids) const;
   // forward, with per-layer states or (null) from zero, differentiable; through the step with
   // step_weights (ids (B, 1)).
   Tensor run(const Tensor& ids, std::vector<MambaLayerState>* states,

@@ -51,6 +51,13 @@ void memset_zero(void* ptr, size_t bytes, int device) {
   KRAIT_CUDA_CHECK(cudaMemset(ptr, 0, bytes));
 }
 
+int multiprocessor_count() {
+  int device = 0, sms = 0;
+  KRAIT_CUDA_CHECK(cudaGetDevice(&device));
+  KRAIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  return sms;
+}
+
 void synchronize(int device) {
   KRAIT_CUDA_CHECK(cudaSetDevice(device));
   KRAIT_CUDA_CHECK(cudaDeviceSynchronize());

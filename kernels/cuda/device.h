@@ -20,5 +20,7 @@ enum class CopyKind { HostToDevice, DeviceToHost, DeviceToDevice };
 void copy(void* dst, const void* src, size_t bytes, CopyKind kind, int device);
 void memset_zero(void* ptr, size_t bytes, int device);
 void synchronize(int device);
+// Streaming multiprocessors of the current device (sizes grids).
+int multiprocessor_count();
 
 }  // namespace krait::kernels::cuda

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/device.h"
 #include "kernels/cuda/selective_scan_kernels.cuh"
 
 namespace krait::kernels::cuda {
@@ -41,13 +42,6 @@ template <typename T> bool vector_rows(const ScanProblem<T>& p, std::initializer
   return true;
 }
 template <typename T> int64_t saved_per_row(const ScanProblem<T>& p) { return ceil_div(p.len, scan::kSavedEvery); }
-
-int sm_count() {
-  int device = 0, sms = 0;
-  KRAIT_CUDA_CHECK(cudaGetDevice(&device));
-  KRAIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  return sms;
-}
 
 // Calls f(NG, B variable, C variable) with each as a compile-time constant, for the plan's NG.
 template <typename F> void dispatch(const Plan& plan, bool b_var, bool c_var, F&& f) {
@@ -86,7 +80,7 @@ template <typename T> Plan make_plan(const ScanProblem<T>& p) {
   // Chunks: one when the channel blocks alone fill the GPU twice over; otherwise enough to give
   // about 8 blocks per multiprocessor, at least 256 steps long; for N > kStateGroup never over the
   // lane-per-channel backward's checkpoint budget.
-  const int sms = sm_count();
+  const int sms = multiprocessor_count();
   const bool lanes_in_time = p.state <= scan::kStateGroup;
   const int64_t channel_blocks = std::max<int64_t>(1, p.batch * plan.channel_blocks);
   const int64_t wanted = channel_blocks >= 2 * sms ? 1 : ceil_div(8 * sms, channel_blocks);
@@ -255,7 +249,7 @@ template <typename Out> __global__ void sum_parts_kernel(const float* parts, int
 
 template <typename Out> void sum_parts(const float* parts, int64_t count, int64_t m, Out* out, cudaStream_t stream) {
   constexpr int kThreads = 256;
-  const int64_t blocks = std::min<int64_t>(ceil_div(m, kThreads), 16 * int64_t(sm_count()));
+  const int64_t blocks = std::min<int64_t>(ceil_div(m, kThreads), 16 * int64_t(multiprocessor_count()));
   sum_parts_kernel<<<blocks, kThreads, 0, stream>>>(parts, count, m, out);
   KRAIT_CUDA_CHECK_LAUNCH("selective_scan sum_parts_kernel");
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "layers/language_model.h"
 #include "layers/model_spec.h"
 #include "tests/layers/tiny_config.h"
 
@@ -88,6 +89,23 @@ TEST(RecomputeLayers, TransformerSameLossAndGradients) {
   spec.transformer.d_ff = 12;
   spec.transformer.vocab_size = 13;
   expect_same_step(spec);
+}
+
+// The loss in chunks (each chunk's logits recomputed in the backward): the same loss and gradients to
+// rounding (the chunks' sums add in another order), with a mean over kept targets across the chunks.
+TEST(RecomputeLayers, ChunkedLossMatchesWholeLoss) {
+  const auto model = build_model(mamba(testing::tiny_config()), 3, {DType::F64});
+  auto* lm = dynamic_cast<LanguageModel*>(model.get());
+  ASSERT_NE(lm, nullptr);
+  const StepResult plain = train_step(*model, false);
+  for (int64_t rows : {1, 3, 4, 10}) {
+    lm->set_loss_chunk_rows(rows);
+    const StepResult chunked = train_step(*model, true);
+    EXPECT_NEAR(chunked.loss, plain.loss, 1e-12) << rows << " rows a chunk";
+    for (size_t i = 0; i < plain.grads.size(); ++i)
+      for (size_t j = 0; j < plain.grads[i].size(); ++j)
+        ASSERT_NEAR(chunked.grads[i][j], plain.grads[i][j], 1e-12) << model->parameters()[i].name << " at " << j;
+  }
 }
 
 // The flag is for the training forward: the recurrence (prefill and steps) runs as before.
