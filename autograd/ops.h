@@ -65,6 +65,13 @@ enum class Reduction { Mean, Sum };
 // of the softmax and get a zero gradient, so the loss is the unpadded model's exactly.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100,
                      Reduction reduction = Reduction::Mean, int64_t classes = 0);
+// cross_entropy(matmul(hidden, weight, false, true), targets, ...) without its (N, V) logits: hidden
+// (N, D), weight (V, D) (a language model's head), the logits made chunk_rows rows at a time. When it
+// records, the forward also computes both gradients for a loss gradient of 1 (the two products the
+// backward would run, per chunk, so no logits outlive their chunk) and keeps them (f32 on CUDA); the
+// backward scales them by the loss gradient, read on the host with the kept-row count (one wait).
+Tensor linear_cross_entropy(const Tensor& hidden, const Tensor& weight, const Tensor& targets, int64_t ignore_index,
+                            Reduction reduction, int64_t classes, int64_t chunk_rows);
 
 // ---- sequence pooling (ops/pool.cpp), for classification heads ----
 enum class PoolMode { Mean, Last };
@@ -151,5 +158,32 @@ Tensor swiglu(const Tensor& x);
 // compute the same thing both times: deterministic, with no random draws (no Krait layer has dropout).
 // Where nothing requires grad it is fn(input).
 Tensor recompute(const std::function<Tensor(const Tensor&)>& fn, const Tensor& input, const ParameterList& params);
+
+// ---- mixture of experts (ops/moe.cpp): Switch routing, token dispatch and combine ----
+// Softmax over the last axis (f32/f64; f32 or bf16 on CUDA, computed in f32). Differentiable.
+Tensor softmax(const Tensor& x);
+// Where each token goes: the top_k experts of its row of probs, best first (ties: the lower index; NaN
+// ranks lowest), and its row in each expert's buffer of `capacity` rows. Buffers fill in priority order:
+// every token's first choice in token order, then every second choice, ...; a choice past capacity is
+// dropped (slot -1) and the token passes that expert by (the layer's residual carries it).
+struct ExpertRouting {
+  Tensor expert;    // (T, k) i32
+  Tensor slot;      // (T, k) i32, -1 when dropped
+  Tensor source;    // (E, C) i32: t * k + choice filling row s of expert e, -1 for an empty row
+  Tensor fraction;  // (E) in probs' dtype: share of tokens whose FIRST choice is e (before capacity): Switch's f_e
+  Tensor load;      // (E) i32: rows filled (all choices, after capacity)
+  int64_t tokens = 0, experts = 0, capacity = 0, top_k = 0;
+};
+// probs (T, E) f32 or f64 on the CPU, f32 on CUDA (the same integers on both); 1 <= top_k <= E;
+// capacity >= 1. Not differentiable (records nothing).
+ExpertRouting route_experts(const Tensor& probs, int64_t top_k, int64_t capacity);
+// The probabilities of the chosen experts: probs[t, expert[t, c]] -> (T, k); differentiable in probs.
+Tensor routing_gates(const Tensor& probs, const ExpertRouting& routing);
+// x (T, D) -> (E, C, D): row s of expert e is x[source / k], zero where empty. Differentiable in x.
+Tensor moe_dispatch(const Tensor& x, const ExpertRouting& routing);
+// y (E, C, D), gates (T, k) in y's dtype -> (T, D): out[t] = sum over t's kept choices c of
+// gates[t, c] * y[expert[t,c], slot[t,c]] (a token with every choice dropped gets zeros).
+// Differentiable in y and gates.
+Tensor moe_combine(const Tensor& y, const Tensor& gates, const ExpertRouting& routing);
 
 }  // namespace krait::ops

@@ -81,11 +81,9 @@ LanguageModel::LanguageModel(std::unique_ptr<Backbone> backbone, bool tie_embedd
 
 Tensor LanguageModel::forward(const Tensor& ids) const { return logits(backbone_->forward(ids)); }
 
-const Parameter& LanguageModel::head_parameter() const {
-  return lm_head_.value.defined() ? lm_head_ : backbone_->input_embedding();
+const Tensor& LanguageModel::head_weight() const {
+  return lm_head_.value.defined() ? lm_head_.value : backbone_->input_embedding().value;
 }
-
-const Tensor& LanguageModel::head_weight() const { return head_parameter().value; }
 
 int64_t LanguageModel::loss_chunk_rows() const {
   constexpr int64_t kChunkLogits = int64_t(1) << 29;  // elements: 1 GB in bf16
@@ -116,45 +114,18 @@ ModelOutput LanguageModel::forward(const ModelBatch& batch, ops::Reduction reduc
   KRAIT_CHECK(batch.targets.defined(), "LanguageModel: the batch has no targets (a classification batch?)");
   KRAIT_CHECK(batch.targets.shape() == batch.ids.shape(), "LanguageModel: targets ", batch.targets.describe(),
               " do not match ids ", batch.ids.describe());
-  if (recompute_ && grad_enabled()) return recomputed_loss(batch, reduction);
   ModelOutput out;
-  out.logits = forward(batch.ids);
   out.classes = backbone_->vocab_size();
+  if (grad_enabled() && !batch.keep_logits) {  // training: the head fused into the loss, no logits kept
+    const Tensor hidden = backbone_->forward(batch.ids);
+    const int64_t rows = batch.targets.numel();
+    out.loss = ops::linear_cross_entropy(ops::reshape(hidden, {rows, hidden.size(-1)}),
+                                         ops::cast(head_weight(), compute_dtype()), batch.targets.view({rows}), -100,
+                                         reduction, backbone_->vocab_size(), loss_chunk_rows());
+    return out;
+  }
+  out.logits = forward(batch.ids);
   out.loss = next_token_loss(out.logits, batch.targets, backbone_->vocab_size(), -100, reduction);
-  return out;
-}
-
-// Each chunk's loss is a sum; a mean divides their total by the kept targets, counted on the host (one
-// wait per step, nothing next to a long sequence's step).
-ModelOutput LanguageModel::recomputed_loss(const ModelBatch& batch, ops::Reduction reduction) const {
-  const Tensor hidden = backbone_->forward(batch.ids);
-  const int64_t rows = batch.targets.numel(), width = hidden.size(-1), chunk = loss_chunk_rows();
-  std::vector<int64_t> sizes;
-  for (int64_t start = 0; start < rows; start += chunk) sizes.push_back(std::min(chunk, rows - start));
-  const std::vector<Tensor> parts = ops::split(ops::reshape(hidden, {rows, width}), 0, sizes);
-  const std::vector<Tensor> part_targets = ops::split(batch.targets.view({rows}), 0, sizes);
-  const Parameter& head = head_parameter();
-  const int64_t vocab = backbone_->vocab_size();
-  const DType dtype = compute_dtype();
-  Tensor total;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const Tensor loss = ops::recompute(
-        [&head, targets = part_targets[i], vocab, dtype](const Tensor& h) {
-          return ops::cross_entropy(ops::matmul(h, ops::cast(head.value, dtype), false, true), targets, -100,
-                                    ops::Reduction::Sum, vocab);
-        },
-        parts[i], {head});
-    total = total.defined() ? ops::add(total, loss) : loss;
-  }
-  if (reduction == ops::Reduction::Mean) {
-    const Tensor host = batch.targets.to(Device::cpu()).to(DType::I64);
-    const int64_t* t = host.data<int64_t>();
-    const int64_t kept = rows - std::count(t, t + rows, int64_t(-100));
-    total = ops::scale(total, kept > 0 ? 1.0 / double(kept) : 0.0);
-  }
-  ModelOutput out;
-  out.loss = total;
-  out.classes = vocab;
   return out;
 }
 

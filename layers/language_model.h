@@ -21,12 +21,7 @@ class LanguageModel : public Model {
   ModelOutput forward(const ModelBatch& batch, ops::Reduction reduction = ops::Reduction::Mean) const override;
   const ParameterList& parameters() const override { return parameters_; }
   void set_compute_dtype(DType dtype) override { backbone_->set_compute_dtype(dtype); }
-  // Also computes the training loss in row chunks, each chunk's logits recomputed in the backward, so
-  // that no (rows, vocab) logits are kept: at 2^20 tokens they alone would take 105 GB in bf16.
-  void set_recompute_layers(bool enabled) override {
-    recompute_ = enabled;
-    backbone_->set_recompute_layers(enabled);
-  }
+  void set_recompute_layers(bool enabled) override { backbone_->set_recompute_layers(enabled); }
   DType compute_dtype() const override { return backbone_->compute_dtype(); }
   // Through the backbone's recurrence; nullptr when it has none.
   std::unique_ptr<Generator> generator(int64_t batch) const override;
@@ -43,20 +38,15 @@ class LanguageModel : public Model {
   Tensor logits(const Tensor& hidden, const Tensor& head) const;
   // W: lm_head.weight, or the input embedding when tied.
   const Tensor& head_weight() const;
-  // The rows of hidden whose logits one chunk of the recomputed loss holds: by default about 1 GB of
-  // logits (2^29 elements); 0 restores the default.
+  // The rows whose logits one chunk of the training loss (ops::linear_cross_entropy) holds: by default
+  // about 1 GB of bf16 logits (2^29 elements); 0 restores the default.
   int64_t loss_chunk_rows() const;
   void set_loss_chunk_rows(int64_t rows) { loss_chunk_rows_ = rows; }
 
  private:
   std::unique_ptr<Backbone> backbone_;
-  const Parameter& head_parameter() const;
-  // Next-token loss through ops::recompute in chunks of loss_chunk_rows(); its ModelOutput has no logits.
-  ModelOutput recomputed_loss(const ModelBatch& batch, ops::Reduction reduction) const;
-
   Parameter lm_head_;  // value undefined when tied to the embedding
   ParameterList parameters_;
-  bool recompute_ = false;
   int64_t loss_chunk_rows_ = 0;
 };
 

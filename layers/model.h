@@ -25,11 +25,15 @@ struct ModelBatch {
   Tensor targets;
   Tensor labels;
   Tensor lengths;
+  // Where the tape records (training), a language model fuses its head into the loss and returns no
+  // logits (they would be the largest activation); true asks for them anyway (krait dump).
+  bool keep_logits = false;
 };
 
 struct ModelOutput {
   Tensor loss;    // [] mean (or sum) over the targets or labels counted
-  Tensor logits;  // LM: (B, L, padded vocab); Classify: (B, classes); in the compute dtype
+  Tensor logits;  // LM: (B, L, padded vocab), undefined in training (ModelBatch::keep_logits); Classify:
+                  // (B, classes); in the compute dtype
   // The logits' first columns that are classes (LM: the real vocabulary; the padded columns after it
   // are no prediction); 0 = every column.
   int64_t classes = 0;

@@ -101,7 +101,7 @@ DumpResult dump_gradients(const Model& model, const MambaConfig& config, Device 
   const Tensor x = Tensor::from_indices(ids, shape, DType::I32, device);
   const Tensor y = Tensor::from_indices(targets, shape, DType::I32, device);
 
-  const ModelOutput output = model.forward(ModelBatch{x, y, {}, {}});
+  const ModelOutput output = model.forward(ModelBatch{x, y, {}, {}, true});
   const Tensor loss = output.loss;
   const Tensor logits = output.logits.detach();
   DumpResult r;

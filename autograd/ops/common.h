@@ -6,6 +6,7 @@
 
 #include "autograd/tensor.h"
 #include "common/error.h"
+#include "kernels/cpu/gemm.h"
 #if KRAIT_HAS_CUDA
 #include "autograd/cuda_context.h"
 #endif
@@ -46,5 +47,11 @@ Tensor workspace_like(const Tensor& t, size_t bytes);
 inline void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
 inline float* f32_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 template <typename T> T* data_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+
+// The products under matmul on raw row-major buffers of `device` (shape and strides as GemmShape):
+// inputs of one dtype, the output of `output` (f32 from bf16 inputs on CUDA; the inputs' on the CPU),
+// s.accumulate adding into it. For ops that multiply parts of tensors in place (row ranges).
+void gemm_raw(const kernels::cpu::GemmShape& s, Device device, DType input, DType output, const void* a,
+              const void* b, void* c);
 
 }  // namespace krait::ops::detail

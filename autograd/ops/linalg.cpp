@@ -15,17 +15,7 @@ using kernels::cpu::GemmShape;
 
 // Runs gemm on two tensors of one float dtype and device into out (already allocated, right shape).
 void run_gemm(const GemmShape& s, const Tensor& a, const Tensor& b, const Tensor& out) {
-#if KRAIT_HAS_CUDA
-  if (a.device().is_cuda()) {
-    const kernels::cuda::GemmProblem p{s.batch,    s.m,        s.n,        s.k,          s.trans_a, s.trans_b,
-                                       s.stride_a, s.stride_b, s.stride_c, s.accumulate, a.dtype(), out.dtype()};
-    kernels::cuda::gemm(cuda::gemm_context(a.device().index), p, a.raw_data(), b.raw_data(), out.raw_data());
-    return;
-  }
-#endif
-  detail::dispatch_float("matmul", a, [&]<typename T>() {
-    kernels::cpu::gemm(s, a.data<T>(), b.data<T>(), out.data<T>());
-  });
+  detail::gemm_raw(s, a.device(), a.dtype(), out.dtype(), a.raw_data(), b.raw_data(), out.raw_data());
 }
 
 // op(x) (m x k) times op(y) (k x n) for each of `batch` matrices; stride 0 shares an operand,
@@ -48,6 +38,22 @@ Tensor product(const Tensor& x, bool tx, const Tensor& y, bool ty, int64_t batch
 }
 
 }  // namespace
+
+void detail::gemm_raw(const GemmShape& s, Device device, DType input, DType output, const void* a, const void* b,
+                      void* c) {
+#if KRAIT_HAS_CUDA
+  if (device.is_cuda()) {
+    const kernels::cuda::GemmProblem p{s.batch,    s.m,        s.n,        s.k,          s.trans_a, s.trans_b,
+                                       s.stride_a, s.stride_b, s.stride_c, s.accumulate, input,     output};
+    kernels::cuda::gemm(cuda::gemm_context(device.index), p, a, b, c);
+    return;
+  }
+#endif
+  KRAIT_CHECK(device.is_cpu() && input == output && (input == DType::F32 || input == DType::F64), "matmul: no ",
+              device.str(), " product of ", dtype_name(input), " into ", dtype_name(output));
+  if (input == DType::F32) kernels::cpu::gemm(s, static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(c));
+  else kernels::cpu::gemm(s, static_cast<const double*>(a), static_cast<const double*>(b), static_cast<double*>(c));
+}
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   detail::check_float_inputs("matmul", {&a, &b});

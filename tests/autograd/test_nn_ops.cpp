@@ -301,6 +301,54 @@ TEST(CrossEntropy, Gradcheck) {
                    {random_leaf({2, 3}, rng)});
 }
 
+// linear_cross_entropy: the head fused into the loss, the logits made a few rows at a time, with the
+// gradients computed in the forward. Against cross_entropy of matmul (the same loss and gradients to
+// rounding) at chunk sizes of 1 row, uneven chunks and one chunk, with ignored rows, padded classes and
+// both reductions; then the float64 gradient check of both inputs.
+TEST(LinearCrossEntropy, MatchesCrossEntropyOfMatmul) {
+  Rng rng(47);
+  const int64_t rows = 7, d = 5, width = 11, classes = 9;
+  const Tensor targets = Tensor::from_indices({2, kIgnore, 8, 0, kIgnore, 5, 1}, {rows}, DType::I32);
+  for (const ops::Reduction reduction : {ops::Reduction::Mean, ops::Reduction::Sum})
+    for (int64_t chunk : {1, 3, 7, 100}) {
+      Tensor h = random_leaf({rows, d}, rng, -2, 2), w = random_leaf({width, d}, rng, -2, 2);
+      const Tensor fused = ops::linear_cross_entropy(h, w, targets, kIgnore, reduction, classes, chunk);
+      backward(ops::scale(fused, 0.7));
+      const std::vector<double> gh = h.grad().to_doubles(), gw = w.grad().to_doubles();
+      h.zero_grad(), w.zero_grad();
+      const Tensor plain = ops::cross_entropy(ops::matmul(h, w, false, true), targets, kIgnore, reduction, classes);
+      backward(ops::scale(plain, 0.7));
+      EXPECT_NEAR(fused.item(), plain.item(), 1e-13) << chunk << " rows a chunk";
+      expect_close(Tensor::from_vector(gh, {rows, d}, DType::F64), h.grad(), 1e-12, 1e-14);
+      expect_close(Tensor::from_vector(gw, {width, d}, DType::F64), w.grad(), 1e-12, 1e-14);
+    }
+}
+
+TEST(LinearCrossEntropy, Gradcheck) {
+  Rng rng(48);
+  const Tensor targets = Tensor::from_indices({3, kIgnore, 0, 4, 2}, {5}, DType::I32);
+  for (const ops::Reduction reduction : {ops::Reduction::Mean, ops::Reduction::Sum})
+    for (int64_t chunk : {2, 5}) {
+      const auto f = [&](const std::vector<Tensor>& in) {
+        return ops::linear_cross_entropy(in[0], in[1], targets, kIgnore, reduction, 5, chunk);
+      };
+      expect_gradcheck(f, {random_leaf({5, 3}, rng, -2, 2), random_leaf({6, 3}, rng, -2, 2)});
+    }
+}
+
+TEST(LinearCrossEntropy, ErrorsNameTheOpAndTensors) {
+  Rng rng(49);
+  const Tensor h = random_tensor({4, 3}, rng), w = random_tensor({6, 3}, rng);
+  const Tensor targets = Tensor::from_indices({0, 1, 2, 3}, {4});
+  const auto mean = ops::Reduction::Mean;
+  expect_error([&] { ops::linear_cross_entropy(h, random_tensor({6, 2}, rng), targets, kIgnore, mean, 0, 2); },
+               {"linear_cross_entropy", "weight", "[6, 2]"});
+  expect_error([&] { ops::linear_cross_entropy(h, w, targets, kIgnore, mean, 0, 0); },
+               {"linear_cross_entropy", "chunk_rows"});
+  expect_error([&] { ops::linear_cross_entropy(h, w, Tensor::from_indices({0, 1, 6, 3}, {4}), kIgnore, mean, 0, 2); },
+               {"target 6", "row 2", "hidden"});
+}
+
 TEST(CrossEntropy, AllIgnoredGivesZeroLossAndGradient) {
   Rng rng(43);
   Tensor logits = random_leaf({3, 4}, rng);

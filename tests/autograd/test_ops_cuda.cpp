@@ -133,6 +133,25 @@ TEST_F(CudaOps, NeuralNetworkOps) {
         {testing::random_tensor({5, 50280}, rng, -4, 4, DType::F32)}, DType::F32, 1e-5, 1e-6);
 }
 
+// The fused head + loss: hidden and the head's weight in f32 and bf16 (gradients accumulated in f32
+// over the chunks), a padded vocabulary, an ignored row, chunks of 1 row, uneven chunks and one chunk.
+TEST_F(CudaOps, LinearCrossEntropy) {
+  const Tensor targets = Tensor::from_indices({5, -100, 50276, 0, 7, 49999, 3}, {7}, DType::I64);
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const double tol = dtype == DType::F32 ? 1e-5 : 2e-2;
+    for (auto reduction : {ops::Reduction::Mean, ops::Reduction::Sum})
+      for (int64_t chunk : {1, 3, 4096}) {
+        SCOPED_TRACE("chunk " + std::to_string(chunk));
+        expect_cuda_matches_cpu(
+            [&](const auto& in) {
+              return ops::linear_cross_entropy(in[0], in[1], targets.to(in[0].device()), -100, reduction, 50277, chunk);
+            },
+            {rand({7, 65}), rand({50280, 65})}, dtype, tol, tol);
+      }
+  }
+}
+
 TEST_F(CudaOps, SelectiveScan) {
   for (DType dtype : {DType::F32, DType::BF16}) {
     SCOPED_TRACE(dtype_name(dtype));

@@ -20,10 +20,11 @@ struct StepResult {
   std::vector<std::vector<double>> grads;  // one per parameter, in the model's order
 };
 
-StepResult train_step(Model& model, bool recompute) {
+StepResult train_step(Model& model, bool recompute, bool keep_logits = false) {
   model.set_recompute_layers(recompute);
   for (const Parameter& p : model.parameters()) p.value.zero_grad();
   ModelBatch batch;
+  batch.keep_logits = keep_logits;
   batch.ids = Tensor::from_indices({1, 5, 2, 9, 0, 3, 3, 7, 10, 4}, {2, 5});
   if (model.task() == Task::LM) {
     batch.targets = Tensor::from_indices({5, 2, 9, 0, 3, 3, 7, 10, 4, -100}, {2, 5});
@@ -91,13 +92,14 @@ TEST(RecomputeLayers, TransformerSameLossAndGradients) {
   expect_same_step(spec);
 }
 
-// The loss in chunks (each chunk's logits recomputed in the backward): the same loss and gradients to
-// rounding (the chunks' sums add in another order), with a mean over kept targets across the chunks.
-TEST(RecomputeLayers, ChunkedLossMatchesWholeLoss) {
+// The training loss with the head fused into it (ops::linear_cross_entropy, a few rows of logits at a
+// time) against the head's logits and cross_entropy (keep_logits): the same loss and gradients to
+// rounding, with recomputation, at chunks of 1 row, uneven chunks and one chunk.
+TEST(RecomputeLayers, FusedHeadLossMatchesLogitsAndCrossEntropy) {
   const auto model = build_model(mamba(testing::tiny_config()), 3, {DType::F64});
   auto* lm = dynamic_cast<LanguageModel*>(model.get());
   ASSERT_NE(lm, nullptr);
-  const StepResult plain = train_step(*model, false);
+  const StepResult plain = train_step(*model, false, true);
   for (int64_t rows : {1, 3, 4, 10}) {
     lm->set_loss_chunk_rows(rows);
     const StepResult chunked = train_step(*model, true);

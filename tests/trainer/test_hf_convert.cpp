@@ -57,6 +57,7 @@ std::vector<double> logits_of(const Model& model, int64_t vocab) {
   std::vector<int64_t> ids;
   for (int64_t i = 0; i < 2 * 7; ++i) ids.push_back((i * 5 + 3) % vocab);
   const Tensor x = Tensor::from_indices(ids, {2, 7}, DType::I32);
+  NoGradGuard no_grad;
   const Tensor logits = model.forward(ModelBatch{x, x, {}, {}}).logits;
   return ops::slice(logits, 2, 0, vocab).to_doubles();
 }
