@@ -6,7 +6,11 @@
 #include <cstdint>
 #include <memory>
 
+#include <vector>
+
 #include "autograd/parameter.h"
+#include "layers/expert_load.h"
+#include "layers/model.h"
 
 namespace krait {
 
@@ -20,12 +24,27 @@ class BackboneRecurrence {
   virtual Tensor advance(const Tensor& ids) = 0;
 };
 
+// A forward's hidden states and what else it yields: the mixture-of-experts layers' weighted
+// load-balancing loss (undefined without such layers), which training adds to its loss, and each MoE
+// layer's load.
+struct BackboneOutput {
+  Tensor hidden;
+  Tensor aux_loss;
+  std::vector<ExpertLoad> expert_loads;
+};
+
+// A head's part of the auxiliary outputs: they go into out, and the aux loss into out.loss where the
+// tape records (the training objective); evaluation's loss stays the task's.
+void attach_aux(const BackboneOutput& from, ModelOutput& out);
+
 class Backbone {
  public:
   virtual ~Backbone() = default;
 
   // ids (B, L) i32/i64 -> hidden states (B, L, d_model) in the compute dtype.
   virtual Tensor forward(const Tensor& ids) const = 0;
+  // The same with the auxiliary outputs; heads train through this one.
+  virtual BackboneOutput forward_with_aux(const Tensor& ids) const { return {forward(ids), {}, {}}; }
   virtual const ParameterList& parameters() const = 0;
   virtual const Parameter& input_embedding() const = 0;  // (padded vocab, d_model)
   // The vocabulary's real size: input_embedding()'s rows past it are padding (for speed), which no

@@ -117,15 +117,18 @@ ModelOutput LanguageModel::forward(const ModelBatch& batch, ops::Reduction reduc
   ModelOutput out;
   out.classes = backbone_->vocab_size();
   if (grad_enabled() && !batch.keep_logits) {  // training: the head fused into the loss, no logits kept
-    const Tensor hidden = backbone_->forward(batch.ids);
+    const BackboneOutput body = backbone_->forward_with_aux(batch.ids);
     const int64_t rows = batch.targets.numel();
-    out.loss = ops::linear_cross_entropy(ops::reshape(hidden, {rows, hidden.size(-1)}),
+    out.loss = ops::linear_cross_entropy(ops::reshape(body.hidden, {rows, body.hidden.size(-1)}),
                                          ops::cast(head_weight(), compute_dtype()), batch.targets.view({rows}), -100,
                                          reduction, backbone_->vocab_size(), loss_chunk_rows());
+    attach_aux(body, out);
     return out;
   }
-  out.logits = forward(batch.ids);
+  const BackboneOutput body = backbone_->forward_with_aux(batch.ids);
+  out.logits = logits(body.hidden);
   out.loss = next_token_loss(out.logits, batch.targets, backbone_->vocab_size(), -100, reduction);
+  attach_aux(body, out);
   return out;
 }
 

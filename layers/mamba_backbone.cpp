@@ -1,6 +1,8 @@
 // layers/mamba_backbone.cpp — MambaBackbone (see mamba_backbone.h).
 #include "layers/mamba_backbone.h"
 
+#include <cmath>
+
 #include "autograd/ops.h"
 #include "autograd/tape.h"
 #include "common/error.h"
@@ -37,15 +39,25 @@ MambaBackbone::MambaBackbone(const MambaConfig& config, const TensorOptions& opt
       norm_f_("norm_f", config.d_model, config.norm_eps, options),
       compute_dtype_(options.dtype) {
   blocks_.reserve(config.n_layer);
+  // The MoE experts' second layer gets the out_proj's prenorm-residual rescale (layers/init.cpp).
+  const double moe_out_scale = 1.0 / std::sqrt(double(config.n_layer));
   for (int64_t i = 0; i < config.n_layer; ++i) {
     const std::string name = "layers." + std::to_string(i);
     blocks_.push_back({RMSNorm(name + ".norm", config.d_model, config.norm_eps, options),
-                       MambaMixer(name + ".mixer", config, options, rng)});
+                       MambaMixer(name + ".mixer", config, options, rng), std::nullopt, std::nullopt});
+    if (config.moe.enabled()) {
+      blocks_.back().moe_norm.emplace(name + ".moe_norm", config.d_model, config.norm_eps, options);
+      blocks_.back().moe.emplace(name + ".moe", config.d_model, config.moe, moe_out_scale, options, rng);
+    }
   }
   embedding_.append_parameters(parameters_);
   for (const MambaBlock& block : blocks_) {
     block.norm.append_parameters(parameters_);
     block.mixer.append_parameters(parameters_);
+    if (block.moe) {
+      block.moe_norm->append_parameters(parameters_);
+      block.moe->append_parameters(parameters_);
+    }
   }
   norm_f_.append_parameters(parameters_);
 }
@@ -61,17 +73,22 @@ void MambaBackbone::set_compute_dtype(DType dtype) {
 // The residual stream stays in the parameters' dtype (fp32); each mixer computes in compute_dtype_.
 // Each mixer's output is added to the stream and normalized for the next block (or the output) by
 // one fused op.
-Tensor MambaBackbone::forward(const Tensor& ids) const {
+Tensor MambaBackbone::forward(const Tensor& ids) const { return forward_with_aux(ids).hidden; }
+
+BackboneOutput MambaBackbone::forward_with_aux(const Tensor& ids) const {
   return recompute_layers_ && grad_enabled() ? run_recomputed(ids) : run(ids, nullptr);
 }
 
 Tensor MambaBackbone::forward(const Tensor& ids, std::vector<MambaLayerState>& states) const {
   KRAIT_CHECK(states.size() == blocks_.size(), "MambaBackbone: ", states.size(), " layer states for ",
               blocks_.size(), " layers");
-  return run(ids, &states);
+  return run(ids, &states).hidden;
 }
 
+// MoE-Mamba has none: its routing depends on the batch (capacity), so a token's output would depend on
+// what else is generated with it.
 std::unique_ptr<BackboneRecurrence> MambaBackbone::recurrence(int64_t batch) const {
+  if (config_.moe.enabled()) return nullptr;
   KRAIT_CHECK(batch > 0, "MambaBackbone: a recurrence needs batch > 0, got ", batch);
   std::vector<MambaLayerState> states;
   std::vector<MambaMixer::StepWeights> weights;
@@ -87,14 +104,27 @@ Tensor MambaBackbone::step(const Tensor& ids, std::vector<MambaLayerState>& stat
   KRAIT_CHECK(ids.dim() == 2 && ids.size(1) == 1, "MambaBackbone::step: expected ids (batch, 1), got ", ids.describe());
   KRAIT_CHECK(states.size() == blocks_.size() && weights.size() == blocks_.size(), "MambaBackbone::step: ",
               states.size(), " states and ", weights.size(), " step weights for ", blocks_.size(), " layers");
-  return run(ids, &states, &weights);
+  return run(ids, &states, &weights).hidden;
+}
+
+Tensor MambaBackbone::moe_layer(const MambaBlock& block, const Tensor& normed, BackboneOutput& out, Tensor& aux) const {
+  SwitchMoEOutput moe = block.moe->forward(normed);
+  aux = aux.defined() ? ops::add(aux, moe.aux_loss) : moe.aux_loss;
+  out.expert_loads.push_back(moe.load);
+  return moe.y;
+}
+
+void MambaBackbone::finish_aux(BackboneOutput& out, const Tensor& aux) const {
+  if (aux.defined()) out.aux_loss = ops::scale(aux, config_.moe.aux_weight / double(blocks_.size()));
 }
 
 // The recompute unit is a whole block, from the fp32 stream to the next: all it keeps is that stream
 // (4 bytes a value; Mamba-130M at 2^20 tokens keeps 75 GB), and the block's norm runs unfused from the
 // residual add, both recomputed in the backward. A unit of the mixer alone would also keep its bf16
 // input beside the stream that the fused add + norm saves: 1.5x the memory, too much for 2^20 tokens.
-Tensor MambaBackbone::run_recomputed(const Tensor& ids) const {
+BackboneOutput MambaBackbone::run_recomputed(const Tensor& ids) const {
+  BackboneOutput out;
+  Tensor aux;
   Tensor residual = embedding_.forward(ids);
   for (const MambaBlock& block : blocks_) {
     ParameterList params;
@@ -106,30 +136,50 @@ Tensor MambaBackbone::run_recomputed(const Tensor& ids) const {
           return ops::add(stream, ops::cast(mixed, stream.dtype()));
         },
         residual, params);
+    if (block.moe) {  // kept, not recomputed: a recompute unit has one output, and MoE has its aux loss too
+      const Tensor moe = moe_layer(block, ops::cast(block.moe_norm->forward(residual), compute_dtype_), out, aux);
+      residual = ops::add(residual, ops::cast(moe, residual.dtype()));
+    }
   }
-  return ops::cast(norm_f_.forward(residual), compute_dtype_);
+  out.hidden = ops::cast(norm_f_.forward(residual), compute_dtype_);
+  finish_aux(out, aux);
+  return out;
 }
 
-Tensor MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState>* states,
-                          const std::vector<MambaMixer::StepWeights>* step_weights) const {
+BackboneOutput MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState>* states,
+                                  const std::vector<MambaMixer::StepWeights>* step_weights) const {
   KRAIT_CHECK(ids.dim() == 2, "MambaBackbone: expected ids (batch, seq_len), got ", ids.describe());
+  BackboneOutput out;
+  Tensor aux;
   Tensor residual = embedding_.forward(ids);
   const RMSNorm& first_norm = blocks_.empty() ? norm_f_ : blocks_.front().norm;
   Tensor normed = ops::cast(first_norm.forward(residual), compute_dtype_);
   const Shape token_major{ids.size(0), config_.d_model}, sequence_major = normed.shape();
+  // residual += x, then normed = norm(residual), in one fused op.
+  const auto add_and_norm = [&](const Tensor& x, const RMSNorm& norm) {
+    const TensorList stream = ops::add_rms_norm(x, residual, norm.weight.value, norm.eps, compute_dtype_);
+    residual = stream[0];
+    normed = stream[1];
+  };
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    const MambaMixer& mixer = blocks_[i].mixer;
+    const MambaBlock& block = blocks_[i];
+    const MambaMixer& mixer = block.mixer;
     const Tensor mixed =
         step_weights ? ops::reshape(mixer.step(ops::reshape(normed, token_major), (*states)[i], (*step_weights)[i]),
                                     sequence_major)
         : states     ? mixer.forward(normed, (*states)[i])
                      : mixer.forward(normed);
     const RMSNorm& next = i + 1 < blocks_.size() ? blocks_[i + 1].norm : norm_f_;
-    const TensorList stream = ops::add_rms_norm(mixed, residual, next.weight.value, next.eps, compute_dtype_);
-    residual = stream[0];
-    normed = stream[1];
+    if (!block.moe) {
+      add_and_norm(mixed, next);
+      continue;
+    }
+    add_and_norm(mixed, *block.moe_norm);
+    add_and_norm(moe_layer(block, normed, out, aux), next);
   }
-  return normed;
+  out.hidden = normed;
+  finish_aux(out, aux);
+  return out;
 }
 
 }  // namespace krait

@@ -2,6 +2,7 @@
 // (residual += mixer(RMSNorm(residual))) and the final RMSNorm, as the reference's MixerModel.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "common/rng.h"
@@ -10,12 +11,16 @@
 #include "layers/mamba_mixer.h"
 #include "layers/mamba_state.h"
 #include "layers/rms_norm.h"
+#include "layers/switch_moe.h"
 
 namespace krait {
 
 struct MambaBlock {
   RMSNorm norm;
   MambaMixer mixer;
+  // MoE-Mamba (config.moe enabled): the block's second residual layer, residual += moe(moe_norm(residual)).
+  std::optional<RMSNorm> moe_norm;
+  std::optional<SwitchMoE> moe;
 };
 
 class MambaBackbone final : public Backbone {
@@ -24,6 +29,7 @@ class MambaBackbone final : public Backbone {
   MambaBackbone(const MambaConfig& config, const TensorOptions& options, Rng& rng);
 
   Tensor forward(const Tensor& ids) const override;
+  BackboneOutput forward_with_aux(const Tensor& ids) const override;
   // The same for ids (B, L) continuing the sequences of `states` (one per layer, from
   // MambaLayerState::zeros: their start), which it advances; no gradient (under NoGradGuard).
   Tensor forward(const Tensor& ids, std::vector<MambaLayerState>& states) const;
@@ -53,12 +59,16 @@ class MambaBackbone final : public Backbone {
   DType compute_dtype_;
   bool recompute_layers_ = false;
 
-  // The training forward with recompute_layers_: each block one ops::recompute unit.
-  Tensor run_recomputed(const Tensor& ids) const;
+  // The training forward with recompute_layers_: each block's Mamba layer one ops::recompute unit.
+  BackboneOutput run_recomputed(const Tensor& ids) const;
   // forward, with per-layer states or (null) from zero, differentiable; through the step with
   // step_weights (ids (B, 1)).
-  Tensor run(const Tensor& ids, std::vector<MambaLayerState>* states,
-             const std::vector<MambaMixer::StepWeights>* step_weights = nullptr) const;
+  BackboneOutput run(const Tensor& ids, std::vector<MambaLayerState>* states,
+                     const std::vector<MambaMixer::StepWeights>* step_weights = nullptr) const;
+  // A block's MoE layer on the stream: adds its output and its routing to out (its aux loss to `aux`).
+  Tensor moe_layer(const MambaBlock& block, const Tensor& normed, BackboneOutput& out, Tensor& aux) const;
+  // The aux losses' sum as the head adds it: the mean over the MoE layers times moe.aux_weight.
+  void finish_aux(BackboneOutput& out, const Tensor& aux) const;
 };
 
 }  // namespace krait

@@ -54,6 +54,7 @@ void MambaConfig::validate() const {
   KRAIT_CHECK(residual_in_fp32, "model config: residual_in_fp32: false is not supported; Krait keeps the residual "
               "stream in fp32 under mixed precision (set it to true or leave it out)");
   KRAIT_CHECK(dt_min <= dt_max, "model config: dt_min (", dt_min, ") must not exceed dt_max (", dt_max, ")");
+  moe.validate();
 }
 
 }  // namespace krait

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "layers/moe_config.h"
+
 namespace krait {
 
 // Which of the scan's delta, B and C are computed from the input (paper, Table 7); the others are
@@ -65,6 +67,8 @@ struct MambaConfig {
   // false: in_proj projects to x only (d_model -> d_inner) and the scan's output is not gated by silu(z).
   bool gate = true;
   AInit a_init = AInit::S4DReal;
+  // MoE-Mamba (backbone moe-mamba): a Switch MoE layer after each Mamba layer; off with 0 experts.
+  MoeConfig moe;
 
   bool operator==(const MambaConfig&) const = default;
 

@@ -10,6 +10,7 @@
 
 #include "autograd/ops.h"
 #include "autograd/parameter.h"
+#include "layers/expert_load.h"
 #include "layers/generator.h"
 
 namespace krait {
@@ -37,6 +38,11 @@ struct ModelOutput {
   // The logits' first columns that are classes (LM: the real vocabulary; the padded columns after it
   // are no prediction); 0 = every column.
   int64_t classes = 0;
+  // Mixture-of-experts backbones: the weighted load-balancing loss, which `loss` includes where the
+  // tape records (training) and leaves out otherwise (evaluation's loss is the task's alone), and each
+  // MoE layer's load. Undefined / empty for other backbones.
+  Tensor aux_loss;
+  std::vector<ExpertLoad> expert_loads;
 };
 
 class Model {

@@ -24,6 +24,13 @@ const std::map<std::string, BackboneFactory>& registry() {
   static const std::map<std::string, BackboneFactory> entries = {
       {"mamba",
        [](const ModelSpec& spec, const TensorOptions& options, Rng& rng) {
+         KRAIT_CHECK(!spec.mamba.moe.enabled(), "model.backbone: mamba has no MoE layers; use moe-mamba for "
+                     "model.moe_experts = ", spec.mamba.moe.experts);
+         return BuiltBackbone{std::make_unique<MambaBackbone>(spec.mamba, options, rng), spec.mamba.tie_embeddings};
+       }},
+      {"moe-mamba",  // the same backbone with its MoE layers on; model.moe_experts must be given
+       [](const ModelSpec& spec, const TensorOptions& options, Rng& rng) {
+         KRAIT_CHECK(spec.mamba.moe.enabled(), "model.backbone: moe-mamba needs model.moe_experts >= 1");
          return BuiltBackbone{std::make_unique<MambaBackbone>(spec.mamba, options, rng), spec.mamba.tie_embeddings};
        }},
       {"transformer",
@@ -38,6 +45,12 @@ const std::map<std::string, BackboneFactory>& registry() {
 }  // namespace
 
 const char* task_name(Task task) { return task == Task::LM ? "lm" : "classify"; }
+
+void attach_aux(const BackboneOutput& from, ModelOutput& out) {
+  out.aux_loss = from.aux_loss;
+  out.expert_loads = from.expert_loads;
+  if (from.aux_loss.defined() && grad_enabled()) out.loss = ops::add(out.loss, ops::cast(from.aux_loss, out.loss.dtype()));
+}
 
 int64_t Model::num_parameters() const {
   int64_t n = 0;

@@ -22,10 +22,12 @@ ModelOutput SequenceClassifier::forward(const ModelBatch& batch, ops::Reduction 
   KRAIT_CHECK(batch.labels.dim() == 1 && batch.ids.dim() == 2 && batch.labels.size(0) == batch.ids.size(0),
               "SequenceClassifier: labels ", batch.labels.describe(), " do not match ids ", batch.ids.describe());
   const DType dtype = compute_dtype();
-  const Tensor pooled = ops::pool_sequence(backbone_->forward(batch.ids), batch.lengths, pool_);
+  const BackboneOutput body = backbone_->forward_with_aux(batch.ids);
+  const Tensor pooled = ops::pool_sequence(body.hidden, batch.lengths, pool_);
   ModelOutput out;
   out.logits = ops::add(ops::matmul(pooled, ops::cast(weight_.value, dtype), false, true), ops::cast(bias_.value, dtype));
   out.loss = ops::cross_entropy(out.logits, batch.labels, -100, reduction);
+  attach_aux(body, out);
   return out;
 }
 

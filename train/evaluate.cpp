@@ -42,6 +42,54 @@ void count_predictions(const Tensor& logits, const std::vector<int32_t>& labels,
   }
 }
 
+// Sums the pass's routing, batch by batch, and turns it into EvalResult::Moe at the end.
+class MoeTally {
+ public:
+  void add(const ModelOutput& out) {
+    if (out.expert_loads.empty()) return;
+    if (loads_.empty()) loads_.resize(out.expert_loads.size());
+    KRAIT_CHECK(loads_.size() == out.expert_loads.size(), "evaluate: the MoE layers changed between batches");
+    for (size_t l = 0; l < loads_.size(); ++l) {
+      const Tensor load = out.expert_loads[l].load.to(Device::cpu());
+      const int32_t* rows = load.data<int32_t>();
+      loads_[l].resize(size_t(load.numel()), 0);
+      for (int64_t e = 0; e < load.numel(); ++e) loads_[l][size_t(e)] += rows[e];
+      choices_ += out.expert_loads[l].choices;
+    }
+    aux_sum_ += out.aux_loss.item();
+    ++batches_;
+  }
+  EvalResult::Moe result() const {
+    EvalResult::Moe m;
+    m.layers = int64_t(loads_.size());
+    if (loads_.empty()) return m;
+    m.aux_loss = aux_sum_ / double(batches_);
+    double taken = 0, sum = 0, sum_sq = 0, n = 0;
+    m.load_min = INFINITY, m.load_max = 0;
+    for (const std::vector<int64_t>& layer : loads_) {
+      double layer_rows = 0;
+      for (int64_t rows : layer) layer_rows += double(rows);
+      taken += layer_rows;
+      const double even = layer_rows / double(layer.size());
+      for (int64_t rows : layer) {
+        const double relative = even > 0 ? double(rows) / even : 0.0;
+        m.load_min = std::min(m.load_min, relative), m.load_max = std::max(m.load_max, relative);
+        sum += relative, sum_sq += relative * relative, n += 1;
+      }
+    }
+    const double mean = sum / n;
+    m.load_cv = mean > 0 ? std::sqrt(std::max(0.0, sum_sq / n - mean * mean)) / mean : 0.0;
+    m.dropped = choices_ > 0 ? 1.0 - taken / double(choices_) : 0.0;
+    return m;
+  }
+
+ private:
+  std::vector<std::vector<int64_t>> loads_;  // [layer][expert] rows taken
+  int64_t choices_ = 0;
+  double aux_sum_ = 0;
+  int64_t batches_ = 0;
+};
+
 }  // namespace
 
 double EvalResult::perplexity() const { return std::exp(loss); }
@@ -68,9 +116,11 @@ EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classe
   pass.reset();
   data::Batch batch;
   double nll_sum = 0;
+  MoeTally moe;
   while (pass.next(batch)) {
     const ModelOutput out = model.forward(to_device(batch, device), ops::Reduction::Sum);
     nll_sum += out.loss.item();
+    moe.add(out);
     if (r.task == Task::Classify) {
       count_predictions(out.logits, batch.labels, r);
       r.count += batch.batch_size;
@@ -85,6 +135,7 @@ EvalResult evaluate(const Model& model, data::EvalPass& pass, int64_t num_classe
   }
   KRAIT_CHECK(r.count > 0, "evaluation: the validation set holds no window of data.seq_len");
   r.loss = nll_sum / static_cast<double>(r.count);
+  r.moe = moe.result();
   return r;
 }
 

@@ -20,6 +20,15 @@ struct EvalResult {
   int64_t count = 0;   // target tokens (LM) or sequences (classify) scored
   int64_t correct = 0;  // classify, or LM with token accuracy: argmax equal to the label or target
   std::vector<std::vector<int64_t>> confusion;  // classify: [true class][predicted class]
+  // Mixture-of-experts backbones (moe.layers > 0): how routing went over the pass, on this rank.
+  struct Moe {
+    int64_t layers = 0;
+    double aux_loss = 0;  // the weighted load-balancing loss, mean over the batches
+    double dropped = 0;   // share of the routed choices no expert took
+    // Rows each expert took relative to an even share of its layer's, over every MoE layer: the
+    // smallest, the largest, and their coefficient of variation (standard deviation / mean).
+    double load_min = 0, load_max = 0, load_cv = 0;
+  } moe;
 
   double perplexity() const;
   double bits_per_token() const;

@@ -22,6 +22,17 @@ int64_t mamba_block(const MambaConfig& c) {
   return n;
 }
 
+// One MoE-Mamba MoE layer: its RMSNorm, the router and the experts' two matrices.
+int64_t moe_block(const MambaConfig& c) {
+  const int64_t D = c.d_model, E = c.moe.experts, H = c.moe.resolved_hidden(D);
+  return D + E * D + E * 2 * D * H;
+}
+
+// The experts a token does not visit: moe_block's parameters that do no work for it, per MoE layer.
+int64_t idle_expert_parameters(const MambaConfig& c) {
+  return (c.moe.experts - c.moe.top_k) * 2 * c.d_model * c.moe.resolved_hidden(c.d_model);
+}
+
 // One Transformer++ layer: two RMSNorms, attention in/out projections, the SwiGLU MLP.
 int64_t transformer_block(const TransformerConfig& c) {
   const int64_t d = c.d_model, ff = c.resolved_d_ff();
@@ -37,10 +48,12 @@ int64_t embedding_parameters(const ModelSpec& spec) {
 }
 
 ParameterCount count_parameters(const ModelSpec& spec) {
-  KRAIT_CHECK(spec.backbone == "mamba" || spec.backbone == "transformer", "model.backbone: '", spec.backbone,
-              "' has no parameter count formula (train/flops.cpp knows mamba and transformer)");
+  KRAIT_CHECK(spec.backbone == "mamba" || spec.backbone == "moe-mamba" || spec.backbone == "transformer",
+              "model.backbone: '", spec.backbone,
+              "' has no parameter count formula (train/flops.cpp knows mamba, moe-mamba and transformer)");
   const int64_t d = spec.d_model(), embedding = embedding_parameters(spec);
-  const int64_t block = spec.is_transformer() ? transformer_block(spec.transformer) : mamba_block(spec.mamba);
+  int64_t block = spec.is_transformer() ? transformer_block(spec.transformer) : mamba_block(spec.mamba);
+  if (spec.backbone == "moe-mamba") block += moe_block(spec.mamba);
   const bool tied = spec.is_transformer() ? spec.transformer.tie_embeddings : spec.mamba.tie_embeddings;
   int64_t total = embedding + spec.n_layer() * block + d;  // + the final norm
   if (spec.task == Task::Classify) {
@@ -54,12 +67,14 @@ ParameterCount count_parameters(const ModelSpec& spec) {
 }
 
 double flops_per_token(const ModelSpec& spec, int64_t parameters, int64_t seq_len) {
+  if (spec.backbone == "moe-mamba") parameters -= spec.n_layer() * idle_expert_parameters(spec.mamba);
   double flops = 6.0 * double(parameters);
   if (spec.is_transformer()) flops += 12.0 * double(spec.n_layer()) * double(spec.d_model()) * double(seq_len);
   return flops;
 }
 
 std::string flops_formula(const ModelSpec& spec) {
+  if (spec.backbone == "moe-mamba") return "tokens * 6*(params_total - n_layer*(experts-top_k)*2*d_model*moe_hidden)";
   return spec.is_transformer() ? "tokens * (6*params_total + 12*n_layer*d_model*seq_len)" : "tokens * 6*params_total";
 }
 

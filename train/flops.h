@@ -7,7 +7,8 @@
 //   flops_per_token       6 N, N = params_total (forward 2, backward 4 per parameter: Chinchilla's
 //                         C = 6 N D with all parameters counted, Hoffmann et al. 2022), plus for a
 //                         Transformer 12 x n_layer x d_model x seq_len for attention's L^2 terms
-//                         (PaLM's count, Chowdhery et al. 2022, appendix B)
+//                         (PaLM's count, Chowdhery et al. 2022, appendix B); for MoE-Mamba N counts
+//                         the parameters a token uses: the experts it is not routed to are left out
 //
 // Counting all parameters makes 6 N the matmul work of a tied-embedding model (the head's V x d
 // product is real compute), which is what MFU needs; an untied model's input lookup is counted too,
@@ -35,7 +36,8 @@ ParameterCount count_parameters(const ModelSpec& spec);
 // The input embedding matrix's size, padded vocab x d_model.
 int64_t embedding_parameters(const ModelSpec& spec);
 
-// Training FLOPs per token (see above); parameters is params_total.
+// Training FLOPs per token (see above); parameters is params_total (MoE-Mamba's idle experts are taken
+// off here).
 double flops_per_token(const ModelSpec& spec, int64_t parameters, int64_t seq_len);
 
 // The run's training FLOPs as a formula, for the summary: "tokens * 6*params_total", plus

@@ -122,6 +122,7 @@ void check_sizes_fit(const Recipe& recipe, const KeyLocations& where) {
       {"model.d_model", m.d_model}, {"model.n_layer", m.n_layer}, {"model.vocab_size", m.vocab_size},
       {"model.d_state", m.d_state}, {"model.d_conv", m.d_conv}, {"model.expand", m.expand},
       {"model.dt_rank", m.dt_rank}, {"model.pad_vocab_size_multiple", m.pad_vocab_size_multiple},
+      {"model.moe_experts", m.moe.experts}, {"model.moe_top_k", m.moe.top_k}, {"model.moe_hidden", m.moe.hidden},
       {"model.d_model", t.d_model}, {"model.n_layer", t.n_layer}, {"model.n_head", t.n_head},
       {"model.d_ff", t.d_ff}, {"model.vocab_size", t.vocab_size},
       {"model.pad_vocab_size_multiple", t.pad_vocab_size_multiple}, {"model.num_classes", recipe.model.num_classes},
@@ -187,6 +188,15 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   need(m.pad_vocab_size_multiple > 0, "model.pad_vocab_size_multiple", "> 0",
        m.pad_vocab_size_multiple);
   need(m.norm_eps > 0, "model.norm_eps", "> 0", m.norm_eps);
+  if (spec.backbone == "moe-mamba") {
+    const MoeConfig& moe = m.moe;
+    need(moe.experts >= 1, "model.moe_experts", ">= 1", moe.experts);
+    need(moe.top_k >= 1 && moe.top_k <= std::max<int64_t>(moe.experts, 1), "model.moe_top_k",
+         "in 1..model.moe_experts (" + text(moe.experts) + ")", moe.top_k);
+    need(moe.capacity_factor > 0, "model.moe_capacity_factor", "> 0", moe.capacity_factor);
+    need(moe.aux_weight >= 0, "model.moe_aux_weight", ">= 0", moe.aux_weight);
+    need(moe.hidden >= 0, "model.moe_hidden", "> 0 or auto", moe.hidden);
+  }
 
   const DataSection& d = recipe.data;
   if (d.train.empty() && d.format != DataFormat::Synthetic)
@@ -348,7 +358,15 @@ void read_model(RecipeSectionReader in, ModelSpec& spec) {
   in.read("conv", m.conv);
   in.read("gate", m.gate);
   in.read_choice("a_init", m.a_init, kAInits);
+  if (spec.backbone == "moe-mamba") {
+    in.read("moe_experts", m.moe.experts);
+    in.read("moe_top_k", m.moe.top_k);
+    in.read("moe_capacity_factor", m.moe.capacity_factor);
+    in.read("moe_aux_weight", m.moe.aux_weight);
+    in.read_int_or_auto("moe_hidden", m.moe.hidden);
+  }
   finish_model(in, spec.backbone);
+  if (spec.backbone == "moe-mamba") in.require("moe_experts");
   in.require("d_model");
   in.require("n_layer");
   in.require("vocab_size");

@@ -8,15 +8,16 @@ namespace krait::train {
 namespace {
 
 using T = KeyType;
-const std::vector<std::string> kMamba = {"mamba"}, kTransformer = {"transformer"};
+const std::vector<std::string> kMamba = {"mamba", "moe-mamba"}, kMoe = {"moe-mamba"}, kTransformer = {"transformer"};
 
 // Columns: section, name, type, default, choices, range, meaning, backbones.
 const std::vector<RecipeKey> kKeys = {
     {"", "task", T::Choice, "lm", {"lm", "classify"}, "",
      "lm: predict the next token; classify: one class per sequence (`data.format` hdf5, fasta or wav)"},
 
-    {"model", "backbone", T::Choice, "mamba", {"mamba", "transformer"}, "",
-     "the sequence model: Mamba, or the paper's Transformer++ baseline"},
+    {"model", "backbone", T::Choice, "mamba", {"mamba", "moe-mamba", "transformer"}, "",
+     "the sequence model: Mamba, MoE-Mamba (a Switch MoE layer after each Mamba layer), or the paper's "
+     "Transformer++ baseline"},
     {"model", "num_classes", T::Integer, "0", {}, "0 or >= 2",
      "classify: the number of classes; 0 takes them from the data"},
     {"model", "pool", T::Choice, "mean", {"mean", "last"}, "",
@@ -52,6 +53,15 @@ const std::vector<RecipeKey> kKeys = {
     {"model", "gate", T::Boolean, "true", {}, "", "the scan's output gated by silu(z) (false: ablation)", kMamba},
     {"model", "a_init", T::Choice, "s4d_real", {"s4d_real", "s4d_lin_real", "random"}, "",
      "initialization of A: -(n + 1), -1/2, or -exp(N(0, 1))", kMamba},
+    {"model", "moe_experts", T::Integer, "", {}, ">= 1", "experts in each MoE layer; required", kMoe},
+    {"model", "moe_top_k", T::Integer, "1", {}, "1..`moe_experts`", "experts each token is routed to (1: Switch)",
+     kMoe},
+    {"model", "moe_capacity_factor", T::Number, "1", {}, "> 0",
+     "an expert takes ceil(factor x top_k x tokens / experts) tokens a batch; the rest pass it by", kMoe},
+    {"model", "moe_aux_weight", T::Number, "0.01", {}, ">= 0",
+     "weight of the load-balancing loss (its mean over the MoE layers) in the training loss", kMoe},
+    {"model", "moe_hidden", T::IntegerOrAuto, "auto", {}, "> 0", "each expert's hidden width; auto = 3 x `d_model`",
+     kMoe},
 
     {"model", "size", T::Choice, "", {"125M", "350M", "760M", "1.3B"}, "",
      "a GPT-3 shape: sets `d_model`, `n_layer` and `n_head` unless they are given too", kTransformer},

@@ -93,6 +93,13 @@ void write_model(YAML::Emitter& out, const ModelSpec& spec) {
   field(out, "conv", text(m.conv));
   field(out, "gate", text(m.gate));
   field(out, "a_init", a_init_name(m.a_init));
+  if (spec.backbone == "moe-mamba") {
+    field(out, "moe_experts", text(m.moe.experts));
+    field(out, "moe_top_k", text(m.moe.top_k));
+    field(out, "moe_capacity_factor", text(m.moe.capacity_factor));
+    field(out, "moe_aux_weight", text(m.moe.aux_weight));
+    auto_field(out, "moe_hidden", m.moe.hidden, [&] { return text(m.moe.resolved_hidden(m.d_model)); });
+  }
   out << YAML::EndMap;
 }
 

@@ -338,12 +338,24 @@ void Trainer::maybe_evaluate(bool force) {
                                                      {"bpb", r.bits_per_token()},
                                                      {"eval_tokens", double(r.count)}};
   if (data_->token_accuracy()) fields.emplace_back("accuracy", r.accuracy());
+  if (r.moe.layers > 0) {
+    fields.insert(fields.end(), {{"moe_aux_loss", r.moe.aux_loss},
+                                 {"moe_dropped", r.moe.dropped},
+                                 {"moe_load_min", r.moe.load_min},
+                                 {"moe_load_max", r.moe.load_max},
+                                 {"moe_load_cv", r.moe.load_cv}});
+  }
   if (metrics_) metrics_->write("eval", step_, fields);
   std::snprintf(line, sizeof line, "eval  step %6lld | loss %.4f | ppl %.2f | %.3f bits/token (%lld tokens)",
                 (long long)step_, r.loss, r.perplexity(), r.bits_per_token(), (long long)r.count);
   progress_ << line;
   if (data_->token_accuracy()) {
     std::snprintf(line, sizeof line, " | accuracy %.2f%%", 100.0 * r.accuracy());
+    progress_ << line;
+  }
+  if (r.moe.layers > 0) {
+    std::snprintf(line, sizeof line, " | moe aux %.3f, dropped %.1f%%, load %.2f-%.2f (cv %.2f)", r.moe.aux_loss,
+                  100.0 * r.moe.dropped, r.moe.load_min, r.moe.load_max, r.moe.load_cv);
     progress_ << line;
   }
   progress_ << "\n" << std::flush;
