@@ -2,6 +2,8 @@
 // section (the model section's split by backbone).
 #include "train/recipe_reference.h"
 
+#include <algorithm>
+
 #include <sstream>
 
 #include "layers/model_spec.h"
@@ -59,10 +61,22 @@ std::string recipe_reference_markdown() {
       continue;
     }
     out << "### Every backbone\n\n" << table("model", [](const RecipeKey& key) { return key.backbones.empty(); });
-    for (const std::string& backbone : backbone_names()) {
-      out << "\n### " << backbone << "\n\n"
-          << "With `backbone: " << backbone << "` these keys too; the other backbones' are unknown keys.\n\n"
-          << table("model", [&](const RecipeKey& key) { return !key.backbones.empty() && key.applies_to(backbone); });
+    // One table per set of backbones that share keys (mamba's keys apply to moe-mamba too), in the
+    // order the key table first names each set.
+    std::vector<std::vector<std::string>> groups;
+    for (const RecipeKey& key : recipe_keys())
+      if (key.section == "model" && !key.backbones.empty() &&
+          std::find(groups.begin(), groups.end(), key.backbones) == groups.end())
+        groups.push_back(key.backbones);
+    for (const std::vector<std::string>& group : groups) {
+      std::string names, values;
+      for (const std::string& name : group) {
+        names += (names.empty() ? "" : " and ") + name;
+        values += (values.empty() ? "`backbone: " : "` or `backbone: ") + name;
+      }
+      out << "\n### " << names << "\n\n"
+          << "With " << values << "` these keys too; under other backbones they are unknown keys.\n\n"
+          << table("model", [&](const RecipeKey& key) { return key.backbones == group; });
     }
   }
   return out.str();

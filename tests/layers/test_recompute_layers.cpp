@@ -73,6 +73,15 @@ TEST(RecomputeLayers, MambaAblationsSameLossAndGradients) {
   expect_same_step(mamba(no_conv_no_gate));
 }
 
+// The Mamba layers are recomputed; the MoE layers between them are kept (their aux loss is a second output).
+TEST(RecomputeLayers, MoeMambaSameLossAndGradients) {
+  ModelSpec spec = mamba(testing::tiny_config());
+  spec.backbone = "moe-mamba";
+  spec.mamba.moe.experts = 3;
+  spec.mamba.moe.hidden = 5;
+  expect_same_step(spec);
+}
+
 TEST(RecomputeLayers, MambaClassifierSameLossAndGradients) {
   ModelSpec spec = mamba(testing::tiny_config());
   spec.task = Task::Classify;

@@ -114,6 +114,13 @@ TEST(Flops, ParameterCountMatchesTheBuiltModels) {
   specs[5].transformer.tie_embeddings = false;
   specs[6].task = Task::Classify;
   specs[6].num_classes = 5;
+  for (int64_t hidden : {int64_t(0), int64_t(20)}) {  // MoE-Mamba, experts 3 x d_model wide and 20 wide
+    ModelSpec moe = mamba(32, 2, 50);
+    moe.backbone = "moe-mamba";
+    moe.mamba.moe.experts = 3;
+    moe.mamba.moe.hidden = hidden;
+    specs.push_back(moe);
+  }
   for (const ModelSpec& spec : specs) {
     const ParameterCount count = count_parameters(spec);
     EXPECT_EQ(count.total, build_model(spec, 0, {})->num_parameters()) << spec.backbone << " " << spec.d_model();
@@ -130,6 +137,14 @@ TEST(Flops, SixNPlusAttention) {
   transformer.transformer.d_model = 64;
   transformer.transformer.n_layer = 2;
   EXPECT_DOUBLE_EQ(flops_per_token(transformer, 1000, 128), 6000.0 + 12.0 * 2 * 64 * 128);
+  // MoE-Mamba counts the experts a token visits: 2 layers of 5 experts, top-2, experts 32 x 96 x 2.
+  ModelSpec moe;
+  moe.backbone = "moe-mamba";
+  moe.mamba.d_model = 32;
+  moe.mamba.n_layer = 2;
+  moe.mamba.moe.experts = 5;
+  moe.mamba.moe.top_k = 2;
+  EXPECT_DOUBLE_EQ(flops_per_token(moe, 100000, 128), 6.0 * (100000 - 2 * 3 * 2 * 32 * 96));
 }
 
 }  // namespace
