@@ -27,6 +27,7 @@ using testing::text_of;
 // Overrides that turn kMinimal into a recipe of the backbone.
 std::vector<std::string> backbone_overrides(const std::string& backbone) {
   if (backbone == "transformer") return {"model.backbone=transformer", "model.n_head=2"};
+  if (backbone == "moe-mamba") return {"model.backbone=moe-mamba", "model.moe_experts=4"};
   return {"model.backbone=" + backbone};
 }
 
@@ -62,7 +63,7 @@ std::string valid_value(const RecipeKey& key, const std::string& backbone) {
   const std::map<std::string, std::string> examples = {
       {"model.d_model", "64"},    {"model.n_layer", "2"},        {"model.vocab_size", "257"},
       {"model.n_head", "2"},      {"data.train", "train.bin"},   {"schedule.total_steps", "100"},
-      {"schedule.total_tokens", "3200"}};
+      {"schedule.total_tokens", "3200"}, {"model.moe_experts", "4"}};
   return examples.at(key.path());
 }
 
@@ -163,7 +164,7 @@ std::optional<std::vector<int>> outside(const RecipeKey& key) {
 
 TEST(RecipeKeys, RangesAreWhatTheValidatorChecks) {
   // Ranges the validator checks against other keys; their messages say more.
-  const std::set<std::string> worded = {"model.num_classes", "data.copy_tokens", "optim.betas"};
+  const std::set<std::string> worded = {"model.num_classes", "data.copy_tokens", "optim.betas", "model.moe_top_k"};
   // Keys checked only where they apply.
   const std::map<std::string, std::string> context = {{"data.eval_examples", "data.format=synthetic"}};
   for (const RecipeKey& key : recipe_keys()) {
