@@ -1,18 +1,14 @@
-// kernels/cuda/selective_scan_step.cu — selective_scan_step (see selective_scan_step.h). G lanes, a
-// power of two up to 32, share a channel: lane j of the group updates states j, j + G, ... and the
-// group adds its terms of y with shuffles. G is the state size rounded up while the batch is small
-// (more lanes hide the latency of a short step); once batch x channels fill the card's thread budget
-// G shrinks, down to one lane per channel, because each lane then has enough independent loads of its
-// own and the shuffles and repeated u, Δ, z reads are waste (64 x 1536 channels: 16 lanes made six
-// waves of latency-bound threads). Lanes load up to kLoads states, and their A, B and C, before they
-// store any, so the loads are in flight together. With delta_proj the group also computes the
-// channel's delta from the low-rank values (lane j takes r = j, j + G, ...), which saves generation a
-// product launch per layer.
+// kernels/cuda/selective_scan_step.cu — selective_scan_step (see selective_scan_step.h). G = the
+// state size rounded up to a power of two, at most 32, lanes share a channel: lane j of the group
+// updates states j, j + G, ... (coalesced reads and writes of the state), and the group adds its
+// terms of y with shuffles. Each lane reads the channel's u, Δ and z itself (the same addresses
+// across the group: one transaction). With delta_proj the group also computes the channel's delta
+// from the low-rank values (lane j takes r = j, j + G, ...; a shuffle tree sums them), which saves
+// generation a product launch per layer.
 #include <cuda_bf16.h>
 
 #include "common/error.h"
 #include "kernels/cuda/check.h"
-#include "kernels/cuda/device.h"
 #include "kernels/cuda/numeric.cuh"
 #include "kernels/cuda/selective_scan_step.h"
 
@@ -23,9 +19,6 @@ using numeric::sigmoid;
 using numeric::to_float;
 
 constexpr int kThreads = 256;
-constexpr int kLoads = 8;  // states a lane loads before it stores any
-// Threads the card runs at once, about: past this, more lanes per channel only add waves.
-constexpr int64_t kThreadsPerSm = 1024;
 
 template <typename T, int G>
 __global__ void __launch_bounds__(kThreads) scan_step_kernel(const ScanStepProblem<T, float> p) {
@@ -50,30 +43,15 @@ __global__ void __launch_bounds__(kThreads) scan_step_kernel(const ScanStepProbl
     if (p.delta_proj) dt += projected;
     else if (p.delta) dt += to_float(p.delta[b * p.delta_stride + d]);
     if (p.delta_softplus) dt = fast_softplus(dt);
-    const T* __restrict__ Bn = p.B_variable ? p.B + b * p.B_stride : p.B + d * N;
-    const T* __restrict__ Cn = p.C_variable ? p.C + b * p.C_stride : p.C + d * N;
-    float* __restrict__ x = p.state_inout + (b * p.dim + d) * N;
-    const float* __restrict__ a = p.A + d * N;
+    const T* Bn = p.B_variable ? p.B + b * p.B_stride : p.B + d * N;
+    const T* Cn = p.C_variable ? p.C + b * p.C_stride : p.C + d * N;
+    float* x = p.state_inout + (b * p.dim + d) * N;
+    const float* a = p.A + d * N;
     const float du = dt * u;
-    for (int n0 = j; n0 < N; n0 += kLoads * G) {
-      float xs[kLoads], as[kLoads], bs[kLoads], cs[kLoads];
-#pragma unroll
-      for (int k = 0; k < kLoads; ++k) {
-        const int n = n0 + k * G;
-        const bool in = n < N;
-        xs[k] = in ? x[n] : 0.0f;
-        as[k] = in ? a[n] : 0.0f;
-        bs[k] = in ? to_float(Bn[n]) : 0.0f;
-        cs[k] = in ? to_float(Cn[n]) : 0.0f;
-      }
-#pragma unroll
-      for (int k = 0; k < kLoads; ++k) {
-        const int n = n0 + k * G;
-        if (n >= N) break;
-        const float xn = fmaf(__expf(dt * as[k]), xs[k], du * bs[k]);
-        x[n] = xn;
-        y = fmaf(cs[k], xn, y);
-      }
+    for (int n = j; n < N; n += G) {
+      const float xn = fmaf(__expf(dt * a[n]), x[n], du * to_float(Bn[n]));
+      x[n] = xn;
+      y = fmaf(to_float(Cn[n]), xn, y);
     }
   }
 #pragma unroll
@@ -100,18 +78,10 @@ template <typename T> void selective_scan_step(const ScanStepProblem<T, float>& 
   KRAIT_CHECK(p.state >= 1 && p.state <= 256, "selective_scan_step (cuda): state size ", p.state, " not in 1..256");
   KRAIT_CHECK(p.batch <= 65535, "selective_scan_step (cuda): batch ", p.batch, " over 65535");
   if (p.batch == 0 || p.dim == 0) return;
-  int lanes = 1;
-  while (lanes < 32 && lanes < p.state) lanes *= 2;
-  const int64_t budget = kThreadsPerSm * multiprocessor_count();
-  while (lanes > 1 && p.batch * p.dim * lanes > budget) lanes /= 2;
-  switch (lanes) {
-    case 1: return launch<T, 1>(p, stream);
-    case 2: return launch<T, 2>(p, stream);
-    case 4: return launch<T, 4>(p, stream);
-    case 8: return launch<T, 8>(p, stream);
-    case 16: return launch<T, 16>(p, stream);
-    default: return launch<T, 32>(p, stream);
-  }
+  if (p.state <= 4) launch<T, 4>(p, stream);
+  else if (p.state <= 8) launch<T, 8>(p, stream);
+  else if (p.state <= 16) launch<T, 16>(p, stream);
+  else launch<T, 32>(p, stream);
 }
 
 template void selective_scan_step<float>(const ScanStepProblem<float, float>&, cudaStream_t);

@@ -139,7 +139,8 @@ TEST_F(CudaOps, LinearCrossEntropy) {
   const Tensor targets = Tensor::from_indices({5, -100, 50276, 0, 7, 49999, 3}, {7}, DType::I64);
   for (DType dtype : {DType::F32, DType::BF16}) {
     SCOPED_TRACE(dtype_name(dtype));
-    const double tol = dtype == DType::F32 ? 1e-5 : 2e-2;
+    // f32: hidden's gradient sums 50,280 products, which rounds to about 2e-5 in either order.
+    const double tol = dtype == DType::F32 ? 1e-4 : 2e-2;
     for (auto reduction : {ops::Reduction::Mean, ops::Reduction::Sum})
       for (int64_t chunk : {1, 3, 4096}) {
         SCOPED_TRACE("chunk " + std::to_string(chunk));

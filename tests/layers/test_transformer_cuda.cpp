@@ -30,6 +30,7 @@ ModelBatch random_batch(int64_t B, int64_t L, int64_t vocab, uint64_t seed) {
     targets[i] = i % 13 == 0 ? -100 : static_cast<int64_t>(rng.below(vocab));
   }
   ModelBatch batch;
+  batch.keep_logits = true;  // the tests compare logits, which training otherwise fuses into the loss
   batch.ids = Tensor::from_indices(ids, {B, L}, DType::I32);
   batch.targets = Tensor::from_indices(targets, {B, L}, DType::I32);
   return batch;
@@ -37,6 +38,7 @@ ModelBatch random_batch(int64_t B, int64_t L, int64_t vocab, uint64_t seed) {
 
 ModelBatch on_cuda(const ModelBatch& batch) {
   ModelBatch out;
+  out.keep_logits = batch.keep_logits;
   out.ids = batch.ids.to(Device::cuda());
   out.targets = batch.targets.to(Device::cuda());
   return out;
