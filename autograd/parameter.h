@@ -12,6 +12,9 @@ namespace krait {
 struct ParamTags {
   bool no_weight_decay = false;  // biases, norm weights, embeddings, A_log, D
   bool fp32_only = false;        // kept and used in fp32 even under bf16 mixed precision (A_log, D)
+  // This rank's rows (a slice along axis 0) of a tensor sharded over the data-parallel ranks (MoE
+  // experts): its gradient is whole without an all-reduce, and checkpoints gather the slices.
+  bool rank_shard = false;
 };
 
 struct Parameter {

@@ -33,11 +33,14 @@ class Communicator {
   virtual void reduce_scatter_sum(const Tensor& full, const Tensor& shard) = 0;  // shard = rank's 1/world of the sum
   virtual void all_gather(const Tensor& shard, const Tensor& full) = 0;          // full = concat of ranks' shards
   virtual void broadcast(const Tensor& data, int root) = 0;                     // every rank gets root's data
+  // send and recv hold world_size() equal chunks: chunk r of send goes to rank r, and chunk q of recv
+  // is what rank q sent this rank (MoE expert parallelism's token exchange). Disjoint memory.
+  virtual void all_to_all(const Tensor& send, const Tensor& recv) = 0;
   virtual void wait() = 0;
 };
 
-// World size 1: every collective is the identity (reduce_scatter_sum and all_gather copy; the others
-// do nothing). Accepts CPU and CUDA tensors (the copies run on the compute stream); wait() does nothing.
+// World size 1: every collective is the identity (reduce_scatter_sum, all_gather and all_to_all copy;
+// the others do nothing). Accepts CPU and CUDA tensors (the copies run on the compute stream); wait() does nothing.
 std::unique_ptr<Communicator> make_single_rank_communicator();
 
 // The argument checks every implementation shares (defined in single_rank_communicator.cpp). Each
@@ -49,6 +52,8 @@ void check_tensor(const char* what, const char* name, const Tensor& t);
 // and their memory either disjoint or the in-place layout (shard at full + rank * shard.numel()).
 void check_shard_full(const char* what, const Tensor& shard, const Tensor& full, int rank, int world_size);
 void check_root(const char* what, int root, int world_size);
+// send and recv: both checked, same device, dtype and numel, a multiple of world_size, disjoint.
+void check_all_to_all(const char* what, const Tensor& send, const Tensor& recv, int world_size);
 }  // namespace detail
 
 }  // namespace krait::dist

@@ -156,6 +156,28 @@ class NcclCommunicator final : public Communicator {
                   "ncclBroadcast", {data});
   }
 
+  // One group of a send and a receive per peer (NCCL has no all-to-all call of its own).
+  void all_to_all(const Tensor& send, const Tensor& recv) override {
+    constexpr const char* what = "all_to_all";
+    detail::check_all_to_all(what, send, recv, world_size_);
+    check_device(what, "send", send);
+    if (send.numel() == 0) return;
+    std::unique_lock<std::mutex> lock(mutex_);
+    begin_locked();
+    const std::string desc = describe(what, send, recv);
+    const int64_t chunk = send.numel() / world_size_;
+    const size_t chunk_bytes = size_t(chunk) * dtype_size(send.dtype());
+    const ncclDataType_t type = nccl_type(send.dtype());
+    ncclResult_t result = ncclGroupStart();
+    for (int peer = 0; peer < world_size_ && result == ncclSuccess; ++peer) {
+      result = ncclSend(static_cast<const char*>(send.raw_data()) + peer * chunk_bytes, chunk, type, peer, comm_, stream_);
+      if (result == ncclSuccess)
+        result = ncclRecv(static_cast<char*>(recv.raw_data()) + peer * chunk_bytes, chunk, type, peer, comm_, stream_);
+    }
+    const ncclResult_t ended = ncclGroupEnd();
+    finish_locked(desc, result != ncclSuccess ? result : ended, "ncclSend/ncclRecv", {send, recv});
+  }
+
   void wait() override {
     std::vector<Tensor> released;
     {

@@ -33,7 +33,8 @@ class MambaRecurrence final : public BackboneRecurrence {
 };
 }  // namespace
 
-MambaBackbone::MambaBackbone(const MambaConfig& config, const TensorOptions& options, Rng& rng)
+MambaBackbone::MambaBackbone(const MambaConfig& config, const TensorOptions& options, Rng& rng,
+                             std::shared_ptr<const ExpertExchange> exchange)
     : config_(validated(config)),
       embedding_("embedding", config.padded_vocab_size(), config.d_model, options, rng),
       norm_f_("norm_f", config.d_model, config.norm_eps, options),
@@ -47,7 +48,8 @@ MambaBackbone::MambaBackbone(const MambaConfig& config, const TensorOptions& opt
                        MambaMixer(name + ".mixer", config, options, rng), std::nullopt, std::nullopt});
     if (config.moe.enabled()) {
       blocks_.back().moe_norm.emplace(name + ".moe_norm", config.d_model, config.norm_eps, options);
-      blocks_.back().moe.emplace(name + ".moe", config.d_model, config.moe, moe_out_scale, options, rng);
+      blocks_.back().moe.emplace(name + ".moe", config.d_model, config.moe, moe_out_scale, options, rng,
+                                 config.moe.expert_parallel ? exchange : nullptr);
     }
   }
   embedding_.append_parameters(parameters_);

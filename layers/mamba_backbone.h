@@ -25,8 +25,10 @@ struct MambaBlock {
 
 class MambaBackbone final : public Backbone {
  public:
-  // Draws the embedding, then each layer, from rng (the reference's order); a head draws next.
-  MambaBackbone(const MambaConfig& config, const TensorOptions& options, Rng& rng);
+  // Draws the embedding, then each layer, from rng (the reference's order); a head draws next. With
+  // config.moe.expert_parallel the MoE layers shard their experts over `exchange`'s ranks.
+  MambaBackbone(const MambaConfig& config, const TensorOptions& options, Rng& rng,
+                std::shared_ptr<const ExpertExchange> exchange = nullptr);
 
   Tensor forward(const Tensor& ids) const override;
   BackboneOutput forward_with_aux(const Tensor& ids) const override;

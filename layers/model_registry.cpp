@@ -18,23 +18,25 @@ struct BuiltBackbone {
   bool tie_embeddings = true;  // for a language-model head
 };
 
-using BackboneFactory = std::function<BuiltBackbone(const ModelSpec&, const TensorOptions&, Rng&)>;
+using BackboneFactory = std::function<BuiltBackbone(const ModelSpec&, const TensorOptions&, Rng&,
+                                                    std::shared_ptr<const ExpertExchange>)>;
 
 const std::map<std::string, BackboneFactory>& registry() {
   static const std::map<std::string, BackboneFactory> entries = {
       {"mamba",
-       [](const ModelSpec& spec, const TensorOptions& options, Rng& rng) {
+       [](const ModelSpec& spec, const TensorOptions& options, Rng& rng, std::shared_ptr<const ExpertExchange>) {
          KRAIT_CHECK(!spec.mamba.moe.enabled(), "model.backbone: mamba has no MoE layers; use moe-mamba for "
                      "model.moe_experts = ", spec.mamba.moe.experts);
          return BuiltBackbone{std::make_unique<MambaBackbone>(spec.mamba, options, rng), spec.mamba.tie_embeddings};
        }},
       {"moe-mamba",  // the same backbone with its MoE layers on; model.moe_experts must be given
-       [](const ModelSpec& spec, const TensorOptions& options, Rng& rng) {
+       [](const ModelSpec& spec, const TensorOptions& options, Rng& rng, std::shared_ptr<const ExpertExchange> ex) {
          KRAIT_CHECK(spec.mamba.moe.enabled(), "model.backbone: moe-mamba needs model.moe_experts >= 1");
-         return BuiltBackbone{std::make_unique<MambaBackbone>(spec.mamba, options, rng), spec.mamba.tie_embeddings};
+         return BuiltBackbone{std::make_unique<MambaBackbone>(spec.mamba, options, rng, std::move(ex)),
+                              spec.mamba.tie_embeddings};
        }},
       {"transformer",
-       [](const ModelSpec& spec, const TensorOptions& options, Rng& rng) {
+       [](const ModelSpec& spec, const TensorOptions& options, Rng& rng, std::shared_ptr<const ExpertExchange>) {
          return BuiltBackbone{std::make_unique<TransformerBackbone>(spec.transformer, options, rng),
                               spec.transformer.tie_embeddings};
        }},
@@ -64,7 +66,8 @@ std::vector<std::string> backbone_names() {
   return names;
 }
 
-std::unique_ptr<Model> build_model(const ModelSpec& spec, uint64_t seed, const TensorOptions& options) {
+std::unique_ptr<Model> build_model(const ModelSpec& spec, uint64_t seed, const TensorOptions& options,
+                                   std::shared_ptr<const ExpertExchange> exchange) {
   const auto entry = registry().find(spec.backbone);
   if (entry == registry().end()) {
     std::string names;
@@ -72,7 +75,7 @@ std::unique_ptr<Model> build_model(const ModelSpec& spec, uint64_t seed, const T
     KRAIT_FAIL("model.backbone: unknown backbone '", spec.backbone, "'; expected one of ", names);
   }
   Rng rng(seed);
-  BuiltBackbone built = entry->second(spec, options, rng);
+  BuiltBackbone built = entry->second(spec, options, rng, std::move(exchange));
   if (spec.task == Task::LM)
     return std::make_unique<LanguageModel>(std::move(built.backbone), built.tie_embeddings, options, rng);
   return std::make_unique<SequenceClassifier>(std::move(built.backbone), spec.num_classes, spec.pool, options, rng);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "layers/expert_exchange.h"
 #include "layers/mamba_config.h"
 #include "layers/model.h"
 #include "layers/transformer_config.h"
@@ -34,7 +35,9 @@ struct ModelSpec {
 std::vector<std::string> backbone_names();
 
 // Draws the backbone from Rng(seed), then the head, so a seed gives the same backbone whatever the
-// head. Throws naming the field when the spec is out of range.
-std::unique_ptr<Model> build_model(const ModelSpec& spec, uint64_t seed, const TensorOptions& options);
+// head. Throws naming the field when the spec is out of range. `exchange`: the data-parallel ranks
+// that MoE layers with moe.expert_parallel shard their experts over (null: unsharded).
+std::unique_ptr<Model> build_model(const ModelSpec& spec, uint64_t seed, const TensorOptions& options,
+                                   std::shared_ptr<const ExpertExchange> exchange = nullptr);
 
 }  // namespace krait

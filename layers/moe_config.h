@@ -14,6 +14,9 @@ struct MoeConfig {
   double capacity_factor = 1.0;  // an expert takes ceil(factor x top_k x tokens / experts) tokens a batch
   double aux_weight = 0.01;      // weight of the load-balancing loss (mean over the MoE layers)
   int64_t hidden = 0;            // each expert's hidden width; 0 = 3 x d_model
+  // Experts sharded over the data-parallel ranks, tokens exchanged all-to-all (train/ supplies the
+  // exchange; one rank, or none given, runs every expert itself).
+  bool expert_parallel = false;
 
   bool operator==(const MoeConfig&) const = default;
   bool enabled() const { return experts > 0; }

@@ -203,6 +203,18 @@ class FakeGroup {
       });
     }
 
+    void all_to_all(const Tensor& send, const Tensor& recv) override {
+      const char* op = "all_to_all";
+      local_check(op, [&] {
+        detail::check_all_to_all(op, send, recv, shared_->world_size);
+        check_cpu(op, "send", send);
+      });
+      collective(op, send, send.numel(), -1, recv, [&](auto* out, const auto& in, auto) {
+        const int64_t chunk = send.numel() / int64_t(in.size());
+        for (size_t q = 0; q < in.size(); ++q) std::memcpy(out + q * chunk, in[q] + rank_ * chunk, chunk * sizeof(*out));
+      });
+    }
+
     void wait() override {}  // collectives finish before returning
 
    private:
