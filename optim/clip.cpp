@@ -62,8 +62,11 @@ double global_grad_norm(const ParameterList& params) {
 }
 
 double clip_grad_norm(const ParameterList& params, double max_norm) {
+  return clip_grads_to_norm(params, global_grad_norm(params), max_norm);
+}
+
+double clip_grads_to_norm(const ParameterList& params, double norm, double max_norm) {
   KRAIT_CHECK(max_norm > 0.0, "clip_grad_norm: max_norm must be > 0, got ", max_norm);
-  const double norm = global_grad_norm(params);
   const double coef = max_norm / (norm + 1e-6);
   if (!std::isfinite(norm) || coef >= 1.0) return norm;
 #if KRAIT_HAS_CUDA

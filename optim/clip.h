@@ -19,5 +19,8 @@ double global_grad_norm(const ParameterList& params);
 // (i.e. norm > max_norm - 1e-6), scales every gradient in place by coef, as torch does. Returns the
 // norm before clipping. max_norm must be > 0.
 double clip_grad_norm(const ParameterList& params, double max_norm);
+// The same with the norm given: one computed over more gradients than these (a model's gradients
+// spread over ranks). Returns norm.
+double clip_grads_to_norm(const ParameterList& params, double norm, double max_norm);
 
 }  // namespace krait

@@ -145,16 +145,17 @@ data::TrainSampler& DataPipeline::train() {
   return *train_sampler_;
 }
 
-std::unique_ptr<data::EvalPass> DataPipeline::valid_pass(int64_t batch_size, int64_t max_batches) const {
+std::unique_ptr<data::EvalPass> DataPipeline::valid_pass(int64_t batch_size, int64_t max_batches, bool whole) const {
+  const int rank = whole ? 0 : rank_, world = whole ? 1 : world_size_;
   KRAIT_CHECK(has_valid(), "evaluation: the recipe has no data.valid");
   if (synthetic_)
     return std::make_unique<data::SyntheticEvalPass>(synthetic_options(recipe_, recipe_.data.seq_len), batch_size,
-                                                     recipe_.data.eval_examples, eval_seed(recipe_), rank_, world_size_);
+                                                     recipe_.data.eval_examples, eval_seed(recipe_), rank, world);
   if (valid_tokens_)
-    return std::make_unique<data::EvalBatcher>(*valid_tokens_, batch_size, recipe_.data.seq_len, rank_, world_size_,
+    return std::make_unique<data::EvalBatcher>(*valid_tokens_, batch_size, recipe_.data.seq_len, rank, world,
                                                max_batches);
   const data::WindowOptions options{batch_size, recipe_.data.seq_len, recipe_.model.task == Task::Classify, {}};
-  return std::make_unique<data::WindowEvalPass>(*valid_set_, options, rank_, world_size_, max_batches);
+  return std::make_unique<data::WindowEvalPass>(*valid_set_, options, rank, world, max_batches);
 }
 
 uint32_t DataPipeline::vocab_size() const {

@@ -29,7 +29,9 @@ class DataPipeline {
   // tokens to recall).
   bool token_accuracy() const { return synthetic_; }
   // A fresh pass over data.valid for this rank; has_valid() must hold.
-  std::unique_ptr<data::EvalPass> valid_pass(int64_t batch_size, int64_t max_batches) const;
+  // whole: this rank scores the whole set, as a single rank would (expert parallelism needs every rank
+  // in every batch, with batches of one size); else its share of it.
+  std::unique_ptr<data::EvalPass> valid_pass(int64_t batch_size, int64_t max_batches, bool whole = false) const;
 
   uint32_t vocab_size() const;                          // every id of the opened sets is below it
   const std::vector<std::string>& class_names() const;  // empty for unlabeled data

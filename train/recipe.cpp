@@ -196,6 +196,13 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
     need(moe.capacity_factor > 0, "model.moe_capacity_factor", "> 0", moe.capacity_factor);
     need(moe.aux_weight >= 0, "model.moe_aux_weight", ">= 0", moe.aux_weight);
     need(moe.hidden >= 0, "model.moe_hidden", "> 0 or auto", moe.hidden);
+    if (moe.expert_parallel && world_size > 1) {
+      need(moe.experts % world_size == 0, "model.moe_experts",
+           "a multiple of the " + text(int64_t(world_size)) + " ranks with model.moe_expert_parallel", moe.experts);
+      if (recipe.train.zero1)
+        where.fail_at_first_given({"train.zero1", "model.moe_expert_parallel"},
+                                  "model.moe_expert_parallel and train.zero1 together are not supported yet");
+    }
   }
 
   const DataSection& d = recipe.data;
@@ -364,6 +371,7 @@ void read_model(RecipeSectionReader in, ModelSpec& spec) {
     in.read("moe_capacity_factor", m.moe.capacity_factor);
     in.read("moe_aux_weight", m.moe.aux_weight);
     in.read_int_or_auto("moe_hidden", m.moe.hidden);
+    in.read("moe_expert_parallel", m.moe.expert_parallel);
   }
   finish_model(in, spec.backbone);
   if (spec.backbone == "moe-mamba") in.require("moe_experts");

@@ -62,6 +62,9 @@ const std::vector<RecipeKey> kKeys = {
      "weight of the load-balancing loss (its mean over the MoE layers) in the training loss", kMoe},
     {"model", "moe_hidden", T::IntegerOrAuto, "auto", {}, "> 0", "each expert's hidden width; auto = 3 x `d_model`",
      kMoe},
+    {"model", "moe_expert_parallel", T::Boolean, "false", {}, "",
+     "with several ranks, each holds `moe_experts` / ranks of every MoE layer's experts and tokens travel to "
+     "them all-to-all (a multiple of the ranks; not with `train.zero1` or `train.init_from` yet)", kMoe},
 
     {"model", "size", T::Choice, "", {"125M", "350M", "760M", "1.3B"}, "",
      "a GPT-3 shape: sets `d_model`, `n_layer` and `n_head` unless they are given too", kTransformer},

@@ -99,6 +99,7 @@ void write_model(YAML::Emitter& out, const ModelSpec& spec) {
     field(out, "moe_capacity_factor", text(m.moe.capacity_factor));
     field(out, "moe_aux_weight", text(m.moe.aux_weight));
     auto_field(out, "moe_hidden", m.moe.hidden, [&] { return text(m.moe.resolved_hidden(m.d_model)); });
+    field(out, "moe_expert_parallel", text(m.moe.expert_parallel));
   }
   out << YAML::EndMap;
 }

@@ -1,6 +1,8 @@
 // train/trainer.cpp — the training loop (see trainer.h).
 #include "train/trainer.h"
 
+#include <algorithm>
+
 #include <signal.h>
 
 #include <chrono>
@@ -22,6 +24,8 @@
 #include "train/run_lock.h"
 #include "train/run_summary.h"
 #include "train/stop_signal.h"
+#include "train/communicator_exchange.h"
+#include "train/rank_shards.h"
 #include "train/zero1.h"
 
 namespace krait::train {
@@ -106,7 +110,14 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
   const int world = comm_.world_size();
   recipe_.validate(world);
   recipe_.model = resolve_model(recipe, *data_);
-  model_ = build_model(recipe_.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, device_});
+  if (recipe_.model.mamba.moe.expert_parallel && world > 1) {
+    KRAIT_CHECK(!recipe.train.zero1, "model.moe_expert_parallel and train.zero1 together are not supported yet; "
+                "turn one off");
+    KRAIT_CHECK(recipe.train.init_from.empty(), "model.moe_expert_parallel with train.init_from is not supported "
+                "yet; start from the checkpoint on one rank, or without expert parallelism");
+    exchange_ = std::make_shared<CommunicatorExchange>(comm_);
+  }
+  model_ = build_model(recipe_.model, static_cast<uint64_t>(recipe.train.seed), {DType::F32, device_}, exchange_);
   if (recipe.train.precision == Precision::BF16) model_->set_compute_dtype(DType::BF16);
   model_->set_recompute_layers(recipe.train.recompute);
   std::vector<std::string> frozen;
@@ -116,7 +127,9 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
   } else {
     optimizer_ = std::make_unique<AdamW>(trainable_, adamw_config(recipe.optim));
     // A communicator given for a world of one (NCCL, to check that path) is used all the same.
-    if (comm != nullptr) grad_sync_ = std::make_unique<GradSync>(comm_, trainable_, kGradBucketBytes);
+    // Rank-sharded gradients are whole on their rank already: only the replicated ones are all-reduced.
+    if (comm != nullptr)
+      grad_sync_ = std::make_unique<GradSync>(comm_, replicated_parameters(trainable_), kGradBucketBytes);
   }
 
   const std::string& run_dir = recipe.train.run_dir;
@@ -204,13 +217,27 @@ void Trainer::record_recipe_changes(const std::string& trained_with, const std::
 
 void Trainer::resume_from(const std::string& path) {
   CheckpointReader ckpt(path);
-  for (const Parameter& p : model_->parameters()) ckpt.read_into("model/" + p.name, p.value);
+  const int rank = comm_.rank(), world = comm_.world_size();
+  // A rank-sharded parameter takes its rows of the whole tensor the checkpoint holds.
+  const auto own = [&](const Parameter& p, const Tensor& whole) {
+    return p.tags.rank_shard ? rank_rows(whole, rank, world) : whole;
+  };
+  for (const Parameter& p : model_->parameters()) {
+    if (!p.tags.rank_shard) {
+      ckpt.read_into("model/" + p.name, p.value);
+      continue;
+    }
+    const Tensor rows = own(p, ckpt.tensor("model/" + p.name));
+    KRAIT_CHECK(rows.shape() == p.value.shape(), "checkpoint '", path, "': model/", p.name, " gives rank ", rank,
+                " rows ", rows.describe(), " for ", p.value.describe());
+    p.value.copy_from(rows.to(p.value.dtype()).to(p.value.device()));
+  }
   // Parameters the optimizer never updated (or frozen ones) have no saved moments.
   std::vector<AdamWParamState> state;
   for (const Parameter& p : trainable_) {
     if (!ckpt.has("optim/step/" + p.name)) continue;
-    state.push_back({p.name, ckpt.get_int("optim/step/" + p.name), ckpt.tensor("optim/exp_avg/" + p.name),
-                     ckpt.tensor("optim/exp_avg_sq/" + p.name)});
+    state.push_back({p.name, ckpt.get_int("optim/step/" + p.name), own(p, ckpt.tensor("optim/exp_avg/" + p.name)),
+                     own(p, ckpt.tensor("optim/exp_avg_sq/" + p.name))});
   }
   if (sharded_) {
     sharded_->load_state(ckpt.get_int("optim/step_count"), state);
@@ -232,11 +259,21 @@ void Trainer::resume_from(const std::string& path) {
 }
 
 void Trainer::save_checkpoint() {
-  // Gathering the sharded state is a collective: every rank takes part, rank 0 alone writes.
-  const std::vector<AdamWParamState> optim_state = sharded_ ? sharded_->state() : optimizer_->state();
+  // Gathering the sharded state is a collective: every rank takes part, rank 0 alone writes. A
+  // checkpoint holds whole tensors, whatever the sharding (it resumes on any number of ranks).
+  std::vector<AdamWParamState> optim_state = sharded_ ? sharded_->state() : optimizer_->state();
+  std::vector<Tensor> values;
+  for (const Parameter& p : model_->parameters())
+    values.push_back(p.tags.rank_shard ? gather_rows(p.value, comm_) : p.value);
+  for (AdamWParamState& s : optim_state) {
+    const auto it = std::find_if(trainable_.begin(), trainable_.end(), [&](const Parameter& p) { return p.name == s.name; });
+    if (it == trainable_.end() || !it->tags.rank_shard) continue;
+    s.exp_avg = gather_rows(s.exp_avg, comm_);
+    s.exp_avg_sq = gather_rows(s.exp_avg_sq, comm_);
+  }
   if (!writes()) return;
   CheckpointWriter ckpt;
-  for (const Parameter& p : model_->parameters()) ckpt.put_tensor("model/" + p.name, p.value);
+  for (size_t i = 0; i < values.size(); ++i) ckpt.put_tensor("model/" + model_->parameters()[i].name, values[i]);
   for (const AdamWParamState& s : optim_state) {
     ckpt.put_int("optim/step/" + s.name, s.step);
     ckpt.put_tensor("optim/exp_avg/" + s.name, s.exp_avg);
@@ -289,8 +326,13 @@ double Trainer::train_step(double lr, double& grad_norm) {
     for (const Parameter& p : params) p.value.zero_grad();
     return finite(grad_norm) ? loss : std::numeric_limits<double>::quiet_NaN();
   }
-  grad_norm = recipe_.optim.grad_clip > 0 ? clip_grad_norm(params, recipe_.optim.grad_clip)
-                                          : global_grad_norm(params);
+  if (exchange_) {  // the experts' gradients are spread over the ranks
+    grad_norm = grad_norm_over_ranks(params, comm_);
+    if (recipe_.optim.grad_clip > 0) clip_grads_to_norm(params, grad_norm, recipe_.optim.grad_clip);
+  } else {
+    grad_norm = recipe_.optim.grad_clip > 0 ? clip_grad_norm(params, recipe_.optim.grad_clip)
+                                            : global_grad_norm(params);
+  }
   if (finite(loss) && finite(grad_norm)) optimizer_->step(lr);
   for (const Parameter& p : params) p.value.zero_grad();
   return finite(grad_norm) ? loss : std::numeric_limits<double>::quiet_NaN();
@@ -314,9 +356,13 @@ void Trainer::maybe_evaluate(bool force) {
   if (!data_->has_valid()) return;
   const int64_t every = recipe_.train.eval_interval;
   if (!force && (every <= 0 || step_ % every != 0)) return;
-  const auto pass = data_->valid_pass(recipe_.eval_batch_size(comm_.world_size()), recipe_.eval.max_batches);
+  // Expert parallelism: every rank scores the whole set, in the same batches (each batch exchanges
+  // tokens with every rank), so there is nothing to sum.
+  const bool whole = exchange_ != nullptr;
+  const auto pass = data_->valid_pass(recipe_.eval_batch_size(whole ? 1 : comm_.world_size()), recipe_.eval.max_batches,
+                                      whole);
   EvalResult r = evaluate(*model_, *pass, recipe_.model.num_classes, device_, data_->token_accuracy());
-  if (comm_.world_size() > 1) sum_over_ranks(r, comm_, device_);
+  if (comm_.world_size() > 1 && !whole) sum_over_ranks(r, comm_, device_);
   last_eval_loss_ = r.loss;
   char line[200];
   if (r.task == Task::Classify) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "dist/communicator.h"
+#include "layers/expert_exchange.h"
 #include "layers/model.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
@@ -84,6 +85,9 @@ class Trainer {
   std::unique_ptr<AdamW> optimizer_;          // without ZeRO-1
   std::unique_ptr<GradSync> grad_sync_;       // with a communicator, without ZeRO-1
   std::unique_ptr<ShardedAdamW> sharded_;     // train.zero1
+  // model.moe_expert_parallel on more than one rank: the MoE layers' token exchange. The experts'
+  // weights are then rank_shard parameters (train/rank_shards.h).
+  std::shared_ptr<ExpertExchange> exchange_;
   LrSchedule schedule_;
   std::unique_ptr<MetricsLog> metrics_;
   int64_t step_ = 0;  // optimizer steps completed

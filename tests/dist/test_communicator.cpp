@@ -68,6 +68,9 @@ TEST(SingleRankCommunicator, EveryCollectiveIsTheIdentity) {
     comm->reduce_scatter_sum(data, data);  // in place
     comm->all_gather(data, data);
     EXPECT_EQ(bytes_of(data), bytes_of(x));
+    const Tensor received = Tensor::zeros({6, 2}, dtype);
+    comm->all_to_all(x, received);
+    EXPECT_EQ(bytes_of(received), bytes_of(x));
     comm->wait();
   }
 }
@@ -86,6 +89,10 @@ TEST(SingleRankCommunicator, ArgumentErrorsNameTheCollectiveAndTensors) {
   EXPECT_TRUE(mentions(size_error, "shard f32[3] on cpu"));
   EXPECT_TRUE(mentions(error_text([&] { comm->all_gather(Tensor::zeros({4}, DType::F64), f32); }),
                        "all_gather: shard f64[4] on cpu and full f32[4] on cpu differ"));
+  EXPECT_TRUE(mentions(error_text([&] { comm->all_to_all(f32, Tensor::zeros({5}, DType::F32)); }),
+                       "all_to_all: send f32[4] on cpu and recv f32[5] on cpu differ"));
+  EXPECT_TRUE(mentions(error_text([&] { comm->all_to_all(f32, f32); }), "all_to_all: send f32[4] on cpu and recv "
+                                                                          "f32[4] on cpu overlap"));
   EXPECT_TRUE(mentions(error_text([&] { comm->broadcast(f32, 1); }), "broadcast: root 1 is not a rank"));
   EXPECT_TRUE(mentions(error_text([&] { comm->broadcast(f32, -1); }), "world size 1"));
 }
@@ -203,6 +210,23 @@ TEST_P(FakeGroupTest, RunRethrowsTheFailureThatBrokeTheGroup) {
 
 INSTANTIATE_TEST_SUITE_P(Worlds, FakeGroupTest, ::testing::Values(1, 2, 3));
 
+// Chunk q of rank r's send lands in chunk r of rank q's recv; chunks that do not split evenly are refused.
+TEST(FakeGroup, AllToAllSendsChunkRToRankR) {
+  FakeGroup::run(3, [](Communicator& comm) {
+    std::vector<double> send;  // rank r sends 10 r + q to rank q, twice
+    for (int q = 0; q < 3; ++q) send.insert(send.end(), {10.0 * comm.rank() + q, 10.0 * comm.rank() + q});
+    const Tensor recv = Tensor::zeros({6}, DType::F64);
+    comm.all_to_all(Tensor::from_vector(send, {6}, DType::F64), recv);
+    std::vector<double> expected;
+    for (int q = 0; q < 3; ++q) expected.insert(expected.end(), {10.0 * q + comm.rank(), 10.0 * q + comm.rank()});
+    EXPECT_EQ(recv.to_doubles(), expected);
+  });
+  const std::string text = error_text([] {
+    FakeGroup::run(2, [](Communicator& comm) { comm.all_to_all(Tensor::zeros({3}, DType::F64), Tensor::zeros({3}, DType::F64)); });
+  });
+  EXPECT_TRUE(mentions(text, "does not split into world_size (2) equal chunks")) << text;
+}
+
 TEST(FakeGroup, RanksThatDisagreeThrowInsteadOfHanging) {
   std::vector<std::string> errors(2);
   std::vector<std::thread> threads;
@@ -297,6 +321,11 @@ TEST(NcclCommunicator, WorldOfOneIsTheIdentity) {
     comm->broadcast(b, 0);
     comm->wait();
     EXPECT_EQ(bytes_of(b), expected);
+
+    const Tensor received = Tensor::zeros({1000, 37}, dtype, gpu);
+    comm->all_to_all(x, received);
+    comm->wait();
+    EXPECT_EQ(bytes_of(received), expected);
   }
 }
 
@@ -427,6 +456,30 @@ TEST(NcclTwoGpus, CollectivesAgreeWithTheHostSums) {
       EXPECT_EQ(broadcast[r], in[1]) << "broadcast from rank 1";
     }
     EXPECT_EQ(reduced[0], reduced[1]) << "the ranks' all-reduce results differ";
+  }
+}
+
+// Each rank's halves go to rank 0 and rank 1: exact copies, in f32 and bf16.
+TEST(NcclTwoGpus, AllToAllSwapsTheHalves) {
+  KRAIT_REQUIRE_TWO_GPUS();
+  const Shape shape{2, 999, 37};  // halves of 36,963 elements: no NCCL chunk size
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    std::vector<uint8_t> sent[2], received[2];
+    run_two_ranks(kTimeout, [&](int rank, Communicator& comm) {
+      const Tensor x = random_tensor(shape, dtype, 200 + rank, Device::cuda(rank));
+      const Tensor y = Tensor::zeros(shape, dtype, Device::cuda(rank));
+      comm.all_to_all(x, y);
+      comm.wait();
+      sent[rank] = bytes_of(x);
+      received[rank] = bytes_of(y);
+    });
+    const size_t half = sent[0].size() / 2;
+    for (int r = 0; r < 2; ++r)
+      for (int q = 0; q < 2; ++q)
+        EXPECT_TRUE(std::equal(received[r].begin() + q * half, received[r].begin() + (q + 1) * half,
+                               sent[q].begin() + r * half))
+            << "rank " << r << "'s chunk from rank " << q;
   }
 }
 

@@ -67,13 +67,36 @@ TEST(MoeRecipe, Errors) {
   EXPECT_TRUE(mentions(error_of(kMoe, {"model.moe_hidden=wide"}), "model.moe_hidden: expected an integer or auto"));
 }
 
+// Expert parallelism: the experts must split evenly over the ranks, and ZeRO-1 is refused with it; one
+// rank runs such a recipe unsharded.
+TEST(MoeRecipe, ExpertParallelChecksTheRanks) {
+  const auto error_on = [](int world, const std::vector<std::string>& overrides) -> std::string {
+    try {
+      parse_recipe(text_of(kMoe), kName, overrides, world);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::vector<std::string> on = {"model.moe_expert_parallel=true", "data.batch_size=24"};
+  EXPECT_EQ(parse(kMoe, {"model.moe_expert_parallel=true"}).model.mamba.moe.expert_parallel, true);
+  EXPECT_EQ(error_on(2, on), "");
+  EXPECT_TRUE(mentions(error_on(3, on), "model.moe_experts must be a multiple of the 3 ranks with "
+                                        "model.moe_expert_parallel (got 8)"));
+  std::vector<std::string> zero1 = on;
+  zero1.push_back("train.zero1=true");
+  EXPECT_TRUE(mentions(error_on(2, zero1), "model.moe_expert_parallel and train.zero1 together are not supported"));
+  EXPECT_EQ(error_on(3, {"data.batch_size=24"}), "") << "without expert parallelism any world size";
+}
+
 TEST(MoeRecipe, ToYamlRoundTrips) {
   const Recipe defaults = parse(kMoe);
   const std::string yaml = to_yaml(defaults);
   EXPECT_TRUE(mentions(yaml, "backbone: moe-mamba"));
   EXPECT_TRUE(mentions(yaml, "moe_hidden: auto  # = 192"));
   expect_same_recipe(parse_recipe(yaml, "resolved.yaml"), defaults);
-  const Recipe every = parse(kMoe, {"model.moe_top_k=2", "model.moe_capacity_factor=1.5", "model.moe_hidden=77"});
+  const Recipe every = parse(kMoe, {"model.moe_top_k=2", "model.moe_capacity_factor=1.5", "model.moe_hidden=77",
+                                    "model.moe_expert_parallel=true"});
   expect_same_recipe(parse_recipe(to_yaml(every), "resolved.yaml"), every);
 }
 
