@@ -308,7 +308,10 @@ double Trainer::train_step(double lr, double& grad_norm) {
   for (int64_t micro = 0; micro < accum; ++micro) {
     data_->train().next(batch);
     const Tensor loss = model_->forward(to_device(batch, device_)).loss;
-    if (grad_sync_ && micro == accum - 1) grad_sync_->arm();  // reduce buckets during the last backward
+    if (micro == accum - 1) {  // reduce buckets during the last backward
+      if (grad_sync_) grad_sync_->arm();
+      if (sharded_) sharded_->arm();
+    }
     backward(ops::scale(loss, scale));
     NoGradGuard no_grad;
     loss_sum = loss_sum.defined() ? ops::add(loss_sum, loss.detach()) : loss.detach();

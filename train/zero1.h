@@ -3,9 +3,12 @@
 // The trainable parameters are laid out in the same flat buckets as GradSync's (plan_buckets), each
 // padded to a multiple of the world size and cut into world equal, contiguous shards; rank r owns
 // shard r of every bucket, and holds AdamW moments for those elements only (about 1/world of them).
-// One step:
-//   1. pack every parameter's gradient into its bucket, reduce_scatter_sum each bucket, so this rank
-//      holds its shard of the summed gradients (each rank's loss already divided by the world size);
+// The parameters' gradients accumulate in place in the flat buckets (each gradient slot's buffer is its
+// part of a bucket, as with GradSync). One step:
+//   1. reduce_scatter_sum each bucket in place, so this rank holds its shard of the summed gradients
+//      (each rank's loss already divided by the world size): during the last backward when armed (a
+//      bucket starts as soon as its gradients are final, overlapping the backward of the layers
+//      before it), else after it;
 //   2. the global gradient norm: each rank's sum of squares (in double) is all-gathered bit-exactly
 //      and the partial sums are added in rank order on every rank, so every rank gets the same norm;
 //   3. when max_norm > 0 and the norm is finite, the shard is scaled as clip_grad_norm scales;
@@ -26,9 +29,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "autograd/parameter.h"
+#include "autograd/tape.h"
 #include "dist/communicator.h"
 #include "optim/adamw.h"
 #include "train/grad_sync.h"
@@ -44,6 +49,12 @@ class ShardedAdamW {
   ~ShardedAdamW();
   ShardedAdamW(const ShardedAdamW&) = delete;
   ShardedAdamW& operator=(const ShardedAdamW&) = delete;
+
+  // Before the last backward of a step: each bucket's reduce-scatter starts as soon as backward has
+  // finished its gradients.
+  void arm();
+  // Buckets whose reduce-scatter started during the last armed backward.
+  int64_t started_in_backward() const { return started_in_backward_; }
 
   // A collective: after backward, every parameter must have a gradient of its own shape and dtype on
   // every rank (an error names the one that has none). Returns the global norm of the summed gradients
@@ -88,6 +99,10 @@ class ShardedAdamW {
     int64_t numel;
   };
 
+  // Hands bucket i to the communicator's reduce-scatter (a gradient held outside the bucket is copied
+  // in first).
+  void start(size_t bucket);
+  void gradient_final(const GradSlot& slot);
   // This rank's sum of squares of the reduced gradient shard, in double.
   double local_sum_squares() const;
   void scale_shard(double coef);
@@ -109,6 +124,13 @@ class ShardedAdamW {
   ParameterList segment_params_;      // views of flat_param_ with gradients viewing flat_grad_
   std::unique_ptr<AdamW> adamw_;      // over segment_params_
   std::vector<int64_t> param_step_;   // every parameter's AdamW step (the same on every rank)
+  // Overlap with backward (arm): each gradient slot's bucket, the gradients a bucket still waits for,
+  // and which buckets' reduce-scatters have started this step.
+  std::unordered_map<const GradSlot*, size_t> where_;
+  std::vector<size_t> pending_;
+  std::vector<bool> started_;
+  int64_t started_in_backward_ = 0;
+  std::unique_ptr<LeafGradientHook> hook_;
 };
 
 }  // namespace krait::train

@@ -18,6 +18,7 @@
 #include "optim/adamw.h"
 #include "optim/clip.h"
 #include "tests/dist/fake_communicator.h"
+#include "autograd/ops.h"
 #include "train/zero1.h"
 
 namespace krait::train {
@@ -213,6 +214,36 @@ TEST(Zero1, MatchesAdamWWithClippingOnSummedGradients) {
       }
     }
   }
+}
+
+// Gradients from a real backward, accumulating in the buckets: armed, every bucket's reduce-scatter
+// starts during the backward, and the step ends at the same parameters, bit for bit, as unarmed.
+TEST(Zero1, ArmedReduceScattersDuringBackwardToTheSameStep) {
+  const auto run = [](bool armed) {
+    std::vector<double> out;
+    std::mutex mutex;
+    dist::testing::FakeGroup::run(2, [&](dist::Communicator& comm) {
+      const ParameterList params = make_params();
+      ShardedAdamW optimizer(comm, params, config(), 64);
+      for (int64_t t = 0; t < 3; ++t) {
+        Tensor loss;
+        for (size_t k = 0; k < params.size(); ++k) {
+          const Tensor term = ops::sum(ops::mul(ops::mul(params[k].value, params[k].value), rank_grad(t, comm.rank(), k, DType::F32)));
+          loss = loss.defined() ? ops::add(loss, term) : term;
+        }
+        if (armed) optimizer.arm();
+        backward(ops::scale(loss, 0.5));
+        if (armed) EXPECT_EQ(optimizer.started_in_backward(), static_cast<int64_t>(optimizer.buckets().size()));
+        optimizer.step(lr_at(t), 1.0);
+        for (const Parameter& p : params) p.value.zero_grad();
+      }
+      if (comm.rank() != 0) return;
+      std::lock_guard<std::mutex> lock(mutex);
+      out = values(params);
+    });
+    return out;
+  };
+  EXPECT_TRUE(bit_identical(run(true), run(false)));
 }
 
 TEST(Zero1, F64ParametersAreBitIdenticalWithoutClipping) {
