@@ -19,14 +19,16 @@ std::vector<GradBucket> plan_buckets(const ParameterList& params, int64_t bucket
 }
 
 GradSync::GradSync(dist::Communicator& comm, ParameterList params, int64_t bucket_bytes)
-    : comm_(comm), params_(std::move(params)), buckets_(plan_buckets(params_, bucket_bytes)) {
+    : comm_(comm),
+      params_(std::move(params)),
+      buckets_(plan_buckets(params_, bucket_bytes)),
+      trigger_(buckets_, params_, [this](size_t bucket) { start(bucket); }) {
   KRAIT_CHECK(!params_.empty(), "GradSync: no parameters to synchronize");
   const Device device = params_.front().value.device();
   for (size_t i = 0; i < buckets_.size(); ++i) {
     flat_.push_back(Tensor::empty({buckets_[i].numel}, DType::F32, device));
     for (size_t j = 0; j < buckets_[i].params.size(); ++j) {
       const Tensor& value = params_[buckets_[i].params[j]].value;
-      where_[value.grad_slot().get()] = i;
       if (value.dtype() == DType::F32) value.grad_slot()->buffer = part(i, j);
     }
   }
@@ -42,21 +44,7 @@ Tensor GradSync::part(size_t i, size_t j) const {
   return flat_[i].view_range(buckets_[i].offsets[j], value.shape());
 }
 
-void GradSync::arm() {
-  pending_.clear();
-  for (const GradBucket& b : buckets_) pending_.push_back(b.params.size());
-  started_.assign(buckets_.size(), false);
-  started_in_backward_ = 0;
-  hook_ = std::make_unique<LeafGradientHook>([this](const GradSlot& slot) { gradient_final(slot); });
-}
-
-void GradSync::gradient_final(const GradSlot& slot) {
-  const auto it = where_.find(&slot);
-  if (it == where_.end()) return;  // a frozen or foreign leaf
-  if (--pending_[it->second] > 0) return;
-  start(it->second);
-  ++started_in_backward_;
-}
+void GradSync::arm() { trigger_.arm(); }
 
 // Hands a bucket to the communicator, whose stream waits for the work enqueued so far (the gradients'
 // last writes) but not for the backward work enqueued after it. A gradient held outside its bucket
@@ -73,14 +61,10 @@ void GradSync::start(size_t i) {
     if (grad.raw_data() != slot.raw_data()) slot.copy_from(grad);
   }
   comm_.all_reduce_sum(flat_[i]);
-  started_[i] = true;
 }
 
 void GradSync::finish() {
-  hook_.reset();
-  if (started_.size() != buckets_.size()) started_.assign(buckets_.size(), false);
-  for (size_t i = 0; i < buckets_.size(); ++i)
-    if (!started_[i]) start(i);
+  trigger_.start_rest();
   comm_.wait();
   for (size_t i = 0; i < buckets_.size(); ++i) {
     for (size_t j = 0; j < buckets_[i].params.size(); ++j) {
@@ -89,7 +73,6 @@ void GradSync::finish() {
       if (grad.raw_data() != slot.raw_data()) grad.copy_from(slot);
     }
   }
-  started_.clear();
 }
 
 }  // namespace krait::train

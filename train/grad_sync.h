@@ -15,15 +15,10 @@
 #include "autograd/parameter.h"
 #include "autograd/tape.h"
 #include "dist/communicator.h"
+#include "train/bucket_trigger.h"
 
 namespace krait::train {
 
-// One bucket: parameters (indices into the list) and where each starts in the flat buffer.
-struct GradBucket {
-  std::vector<size_t> params;
-  std::vector<int64_t> offsets;
-  int64_t numel = 0;
-};
 
 // Parameters in reverse list order, a new bucket started once the current one holds at least
 // bucket_bytes of f32 gradients (a parameter is never split). bucket_bytes must be > 0.
@@ -47,10 +42,9 @@ class GradSync {
   void all_reduce() { finish(); }
   const std::vector<GradBucket>& buckets() const { return buckets_; }
   // Buckets whose all-reduce started during the last armed backward (for the log).
-  int64_t started_in_backward() const { return started_in_backward_; }
+  int64_t started_in_backward() const { return trigger_.started_in_backward(); }
 
  private:
-  void gradient_final(const GradSlot& slot);
   void start(size_t bucket);
 
   dist::Communicator& comm_;
@@ -59,11 +53,7 @@ class GradSync {
   std::vector<Tensor> flat_;                 // one f32 buffer per bucket
   // The parameters' part of their bucket; a gradient held elsewhere (not f32) is copied in and out.
   Tensor part(size_t bucket, size_t j) const;
-  std::map<const GradSlot*, size_t> where_;  // a gradient slot -> its bucket
-  std::vector<size_t> pending_;              // per bucket: gradients not final yet
-  std::vector<bool> started_;
-  std::unique_ptr<LeafGradientHook> hook_;
-  int64_t started_in_backward_ = 0;
+  BucketTrigger trigger_;
 };
 
 }  // namespace krait::train

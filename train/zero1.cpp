@@ -76,10 +76,10 @@ ShardedAdamW::ShardedAdamW(dist::Communicator& comm, ParameterList params, const
     // Backward accumulates each gradient straight into its part of the bucket.
     for (size_t j = 0; j < b.params.size(); ++j) {
       const Tensor& value = params_[b.params[j]].value;
-      where_[value.grad_slot().get()] = i;
       value.grad_slot()->buffer = flat_grad_[i].view_range(b.offsets[j], value.shape());
     }
   }
+  trigger_ = std::make_unique<BucketTrigger>(buckets_, params_, [this](size_t bucket) { start(bucket); });
   adamw_ = std::make_unique<AdamW>(segment_params_, config_);
   param_step_.assign(params_.size(), 0);
   norm_buf_ = Tensor::zeros({2 * static_cast<int64_t>(world_)}, DType::F32, device_);
@@ -91,21 +91,7 @@ ShardedAdamW::~ShardedAdamW() {
     if (p.value.grad_slot()) p.value.grad_slot()->buffer = Tensor();
 }
 
-void ShardedAdamW::arm() {
-  pending_.clear();
-  for (const GradBucket& b : buckets_) pending_.push_back(b.params.size());
-  started_.assign(buckets_.size(), false);
-  started_in_backward_ = 0;
-  hook_ = std::make_unique<LeafGradientHook>([this](const GradSlot& slot) { gradient_final(slot); });
-}
-
-void ShardedAdamW::gradient_final(const GradSlot& slot) {
-  const auto it = where_.find(&slot);
-  if (it == where_.end()) return;  // a frozen or foreign leaf
-  if (--pending_[it->second] > 0) return;
-  start(it->second);
-  ++started_in_backward_;
-}
+void ShardedAdamW::arm() { trigger_->arm(); }
 
 void ShardedAdamW::start(size_t i) {
   const GradBucket& b = buckets_[i];
@@ -116,7 +102,6 @@ void ShardedAdamW::start(size_t i) {
     if (p.value.grad().raw_data() != part.raw_data()) part.copy_from(p.value.grad());
   }
   comm_.reduce_scatter_sum(flat_grad_[i], flat_grad_[i].view_range(rank_ * shard_numel_[i], {shard_numel_[i]}));
-  started_[i] = true;
 }
 
 int64_t ShardedAdamW::step_count() const { return adamw_->step_count(); }
@@ -186,11 +171,7 @@ double ShardedAdamW::step(double lr, double max_norm) {
 
   // 1. This rank's shard of the summed gradients (in place: the shard is part of the bucket), for the
   // buckets that backward did not start.
-  hook_.reset();
-  if (started_.size() != buckets_.size()) started_.assign(buckets_.size(), false);
-  for (size_t i = 0; i < buckets_.size(); ++i)
-    if (!started_[i]) start(i);
-  started_.clear();
+  trigger_->start_rest();
   comm_.wait();
 
   // 2. The global norm: every rank's partial sum of squares, its 8 bytes carried as two f32 elements

@@ -29,13 +29,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "autograd/parameter.h"
-#include "autograd/tape.h"
 #include "dist/communicator.h"
 #include "optim/adamw.h"
+#include "train/bucket_trigger.h"
 #include "train/grad_sync.h"
 
 namespace krait::train {
@@ -54,7 +53,7 @@ class ShardedAdamW {
   // finished its gradients.
   void arm();
   // Buckets whose reduce-scatter started during the last armed backward.
-  int64_t started_in_backward() const { return started_in_backward_; }
+  int64_t started_in_backward() const { return trigger_->started_in_backward(); }
 
   // A collective: after backward, every parameter must have a gradient of its own shape and dtype on
   // every rank (an error names the one that has none). Returns the global norm of the summed gradients
@@ -102,7 +101,6 @@ class ShardedAdamW {
   // Hands bucket i to the communicator's reduce-scatter (a gradient held outside the bucket is copied
   // in first).
   void start(size_t bucket);
-  void gradient_final(const GradSlot& slot);
   // This rank's sum of squares of the reduced gradient shard, in double.
   double local_sum_squares() const;
   void scale_shard(double coef);
@@ -124,13 +122,7 @@ class ShardedAdamW {
   ParameterList segment_params_;      // views of flat_param_ with gradients viewing flat_grad_
   std::unique_ptr<AdamW> adamw_;      // over segment_params_
   std::vector<int64_t> param_step_;   // every parameter's AdamW step (the same on every rank)
-  // Overlap with backward (arm): each gradient slot's bucket, the gradients a bucket still waits for,
-  // and which buckets' reduce-scatters have started this step.
-  std::unordered_map<const GradSlot*, size_t> where_;
-  std::vector<size_t> pending_;
-  std::vector<bool> started_;
-  int64_t started_in_backward_ = 0;
-  std::unique_ptr<LeafGradientHook> hook_;
+  std::unique_ptr<BucketTrigger> trigger_;  // the reduce-scatters, from the backward when armed
 };
 
 }  // namespace krait::train
