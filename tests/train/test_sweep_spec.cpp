@@ -67,12 +67,14 @@ TEST(SweepSpec, H200SmallSweepExpands) {
   EXPECT_EQ(runs.size(), 8u);
 }
 
-// Fixed data: every run of the English sweep takes the same 11M tokens (ceil(11e6 / 64 x 512) steps).
+// Fixed data: every run of the English sweep (5 sizes x 2 archs x 2 rates) takes the same 11M tokens
+// (ceil(11e6 / 64 x 512) steps).
 TEST(SweepSpec, H200EnglishTrainsEverySizeOnTheSameTokens) {
   const std::vector<SweepRun> runs = expand_sweep(read_sweep(kSweeps / "h200-english.yaml"));
-  ASSERT_EQ(runs.size(), 10u);
+  ASSERT_EQ(runs.size(), 20u);
   for (const SweepRun& run : runs) EXPECT_EQ(run.steps, (11000000 + 32767) / 32768) << run.name;
   EXPECT_EQ(runs[0].name, "mamba-d512-l8-lr1.5e-3");
+  EXPECT_EQ(runs[1].name, "mamba-d512-l8-lr6e-4");
 }
 
 class SweepFile : public ::testing::Test {
