@@ -114,20 +114,18 @@ ModelOutput LanguageModel::forward(const ModelBatch& batch, ops::Reduction reduc
   KRAIT_CHECK(batch.targets.defined(), "LanguageModel: the batch has no targets (a classification batch?)");
   KRAIT_CHECK(batch.targets.shape() == batch.ids.shape(), "LanguageModel: targets ", batch.targets.describe(),
               " do not match ids ", batch.ids.describe());
+  const BackboneOutput body = backbone_->forward_with_aux(batch.ids);
   ModelOutput out;
   out.classes = backbone_->vocab_size();
   if (grad_enabled() && !batch.keep_logits) {  // training: the head fused into the loss, no logits kept
-    const BackboneOutput body = backbone_->forward_with_aux(batch.ids);
     const int64_t rows = batch.targets.numel();
     out.loss = ops::linear_cross_entropy(ops::reshape(body.hidden, {rows, body.hidden.size(-1)}),
                                          ops::cast(head_weight(), compute_dtype()), batch.targets.view({rows}), -100,
                                          reduction, backbone_->vocab_size(), loss_chunk_rows());
-    attach_aux(body, out);
-    return out;
+  } else {
+    out.logits = logits(body.hidden);
+    out.loss = next_token_loss(out.logits, batch.targets, backbone_->vocab_size(), -100, reduction);
   }
-  const BackboneOutput body = backbone_->forward_with_aux(batch.ids);
-  out.logits = logits(body.hidden);
-  out.loss = next_token_loss(out.logits, batch.targets, backbone_->vocab_size(), -100, reduction);
   attach_aux(body, out);
   return out;
 }

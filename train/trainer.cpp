@@ -1,8 +1,6 @@
 // train/trainer.cpp — the training loop (see trainer.h).
 #include "train/trainer.h"
 
-#include <algorithm>
-
 #include <signal.h>
 
 #include <chrono>
@@ -11,21 +9,22 @@
 #include <filesystem>
 #include <limits>
 #include <ostream>
+#include <set>
 
 #include "common/error.h"
 #include "optim/clip.h"
 #include "train/checkpoint_file.h"
+#include "train/communicator_exchange.h"
 #include "train/evaluate.h"
 #include "train/grad_sync.h"
 #include "train/metrics_log.h"
 #include "train/pretrained.h"
+#include "train/rank_shards.h"
 #include "train/run_banner.h"
 #include "train/run_dir.h"
 #include "train/run_lock.h"
 #include "train/run_summary.h"
 #include "train/stop_signal.h"
-#include "train/communicator_exchange.h"
-#include "train/rank_shards.h"
 #include "train/zero1.h"
 
 namespace krait::train {
@@ -110,9 +109,7 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
   const int world = comm_.world_size();
   recipe_.validate(world);
   recipe_.model = resolve_model(recipe, *data_);
-  if (recipe_.model.mamba.moe.expert_parallel && world > 1) {
-    KRAIT_CHECK(!recipe.train.zero1, "model.moe_expert_parallel and train.zero1 together are not supported yet; "
-                "turn one off");
+  if (recipe_.model.mamba.moe.expert_parallel && world > 1) {  // the recipe refused train.zero1 with it
     KRAIT_CHECK(recipe.train.init_from.empty(), "model.moe_expert_parallel with train.init_from is not supported "
                 "yet; start from the checkpoint on one rank, or without expert parallelism");
     exchange_ = std::make_shared<CommunicatorExchange>(comm_);
@@ -227,7 +224,7 @@ void Trainer::resume_from(const std::string& path) {
       ckpt.read_into("model/" + p.name, p.value);
       continue;
     }
-    const Tensor rows = own(p, ckpt.tensor("model/" + p.name));
+    const Tensor rows = rank_rows(ckpt.tensor("model/" + p.name), rank, world);
     KRAIT_CHECK(rows.shape() == p.value.shape(), "checkpoint '", path, "': model/", p.name, " gives rank ", rank,
                 " rows ", rows.describe(), " for ", p.value.describe());
     p.value.copy_from(rows.to(p.value.dtype()).to(p.value.device()));
@@ -263,11 +260,13 @@ void Trainer::save_checkpoint() {
   // checkpoint holds whole tensors, whatever the sharding (it resumes on any number of ranks).
   std::vector<AdamWParamState> optim_state = sharded_ ? sharded_->state() : optimizer_->state();
   std::vector<Tensor> values;
-  for (const Parameter& p : model_->parameters())
+  std::set<std::string> shards;
+  for (const Parameter& p : model_->parameters()) {
     values.push_back(p.tags.rank_shard ? gather_rows(p.value, comm_) : p.value);
+    if (p.tags.rank_shard) shards.insert(p.name);
+  }
   for (AdamWParamState& s : optim_state) {
-    const auto it = std::find_if(trainable_.begin(), trainable_.end(), [&](const Parameter& p) { return p.name == s.name; });
-    if (it == trainable_.end() || !it->tags.rank_shard) continue;
+    if (!shards.count(s.name)) continue;
     s.exp_avg = gather_rows(s.exp_avg, comm_);
     s.exp_avg_sq = gather_rows(s.exp_avg_sq, comm_);
   }
