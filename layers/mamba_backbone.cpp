@@ -109,15 +109,15 @@ Tensor MambaBackbone::step(const Tensor& ids, std::vector<MambaLayerState>& stat
   return run(ids, &states, &weights).hidden;
 }
 
-Tensor MambaBackbone::moe_layer(const MambaBlock& block, const Tensor& normed, BackboneOutput& out, Tensor& aux) const {
+Tensor MambaBackbone::moe_layer(const MambaBlock& block, const Tensor& normed, BackboneOutput& out) const {
   SwitchMoEOutput moe = block.moe->forward(normed);
-  aux = aux.defined() ? ops::add(aux, moe.aux_loss) : moe.aux_loss;
+  out.aux_loss = out.aux_loss.defined() ? ops::add(out.aux_loss, moe.aux_loss) : moe.aux_loss;
   out.expert_loads.push_back(moe.load);
   return moe.y;
 }
 
-void MambaBackbone::finish_aux(BackboneOutput& out, const Tensor& aux) const {
-  if (aux.defined()) out.aux_loss = ops::scale(aux, config_.moe.aux_weight / double(blocks_.size()));
+void MambaBackbone::weigh_aux(BackboneOutput& out) const {
+  if (out.aux_loss.defined()) out.aux_loss = ops::scale(out.aux_loss, config_.moe.aux_weight / double(blocks_.size()));
 }
 
 // The recompute unit is a whole block, from the fp32 stream to the next: all it keeps is that stream
@@ -126,7 +126,6 @@ void MambaBackbone::finish_aux(BackboneOutput& out, const Tensor& aux) const {
 // input beside the stream that the fused add + norm saves: 1.5x the memory, too much for 2^20 tokens.
 BackboneOutput MambaBackbone::run_recomputed(const Tensor& ids) const {
   BackboneOutput out;
-  Tensor aux;
   Tensor residual = embedding_.forward(ids);
   for (const MambaBlock& block : blocks_) {
     ParameterList params;
@@ -139,12 +138,12 @@ BackboneOutput MambaBackbone::run_recomputed(const Tensor& ids) const {
         },
         residual, params);
     if (block.moe) {  // kept, not recomputed: a recompute unit has one output, and MoE has its aux loss too
-      const Tensor moe = moe_layer(block, ops::cast(block.moe_norm->forward(residual), compute_dtype_), out, aux);
+      const Tensor moe = moe_layer(block, ops::cast(block.moe_norm->forward(residual), compute_dtype_), out);
       residual = ops::add(residual, ops::cast(moe, residual.dtype()));
     }
   }
   out.hidden = ops::cast(norm_f_.forward(residual), compute_dtype_);
-  finish_aux(out, aux);
+  weigh_aux(out);
   return out;
 }
 
@@ -152,7 +151,6 @@ BackboneOutput MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState
                                   const std::vector<MambaMixer::StepWeights>* step_weights) const {
   KRAIT_CHECK(ids.dim() == 2, "MambaBackbone: expected ids (batch, seq_len), got ", ids.describe());
   BackboneOutput out;
-  Tensor aux;
   Tensor residual = embedding_.forward(ids);
   const RMSNorm& first_norm = blocks_.empty() ? norm_f_ : blocks_.front().norm;
   Tensor normed = ops::cast(first_norm.forward(residual), compute_dtype_);
@@ -177,10 +175,10 @@ BackboneOutput MambaBackbone::run(const Tensor& ids, std::vector<MambaLayerState
       continue;
     }
     add_and_norm(mixed, *block.moe_norm);
-    add_and_norm(moe_layer(block, normed, out, aux), next);
+    add_and_norm(moe_layer(block, normed, out), next);
   }
   out.hidden = normed;
-  finish_aux(out, aux);
+  weigh_aux(out);
   return out;
 }
 

@@ -67,10 +67,11 @@ class MambaBackbone final : public Backbone {
   // step_weights (ids (B, 1)).
   BackboneOutput run(const Tensor& ids, std::vector<MambaLayerState>* states,
                      const std::vector<MambaMixer::StepWeights>* step_weights = nullptr) const;
-  // A block's MoE layer on the stream: adds its output and its routing to out (its aux loss to `aux`).
-  Tensor moe_layer(const MambaBlock& block, const Tensor& normed, BackboneOutput& out, Tensor& aux) const;
-  // The aux losses' sum as the head adds it: the mean over the MoE layers times moe.aux_weight.
-  void finish_aux(BackboneOutput& out, const Tensor& aux) const;
+  // A block's MoE layer on the normalized stream: returns its output, adds its aux loss and its routing
+  // to out.
+  Tensor moe_layer(const MambaBlock& block, const Tensor& normed, BackboneOutput& out) const;
+  // out.aux_loss, the layers' sum, as the head adds it: their mean times moe.aux_weight.
+  void weigh_aux(BackboneOutput& out) const;
 };
 
 }  // namespace krait

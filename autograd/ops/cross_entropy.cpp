@@ -179,8 +179,8 @@ struct HeadChunks {
     });
   }
 
-  // The chunk's logit gradients for a summed loss (softmax - onehot) into `grad` (in place of nothing:
-  // its own buffer), then grad_hidden's rows and grad_weight += grad^T hidden rows.
+  // The chunk's logit gradients for a summed loss (softmax - onehot) into `grad`, then grad_hidden's
+  // rows = grad W and grad_weight += grad^T (the chunk's hidden rows).
   void backward(int64_t start, int64_t rows, const Tensor& logits, const Tensor& lse, const Tensor& one,
                 const Tensor& grad) const {
     const int64_t d = hidden.size(1), width = weight.size(0);
