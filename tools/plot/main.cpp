@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   app.add_flag("--log-y", options.log_y, "Log-scale y axis");
   app.add_option("--title", options.title, "Chart title (default: \"<y> by <x>\")");
-  app.add_option("--label", options.labels, "Legend name per metrics file, in order (default: its folder's name)")
+  app.add_option("--label", options.labels, "Legend name of a metrics file: one --label per file, in order (default: its folder's name)")
       ->allow_extra_args(false);
   try {
     app.parse(argc, argv);
