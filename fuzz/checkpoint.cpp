@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "fuzz/example_checkpoint.h"
 #include "fuzz/fuzz_input.h"
 #include "fuzz/hdf5_edits.h"
 #include "fuzz/hdf5_target.h"
@@ -40,27 +41,17 @@ void read_all(const krait::CheckpointReader& reader, const std::string& group, i
 // copied for each input.
 const std::string& base_checkpoint() {
   static const std::string path = [] {
-    using krait::DType;
-    using krait::Tensor;
     const std::string base = krait::fuzz::temp_path("base.h5");
-    krait::CheckpointWriter writer;
-    writer.put_tensor("model/w", Tensor::from_vector({1, -2, 3.5, 0, 1e-3, 7}, {2, 3}, DType::F32));
-    writer.put_tensor("model/norm.bf16", Tensor::from_vector({0.5, -1}, {2}, DType::BF16));
-    writer.put_tensor("optim/count", Tensor::from_indices({1, 2}, {2}, DType::I64));
-    writer.put_int("state/step", 10);
-    writer.put_double("state/loss", 2.25);
-    writer.put_u64s("state/sampler", {1, 2, 3});
-    writer.put_string("state/recipe", "model: {d_model: 8}\n");
-    writer.write(base);
+    krait::fuzz::write_example_checkpoint(base);
     return base;
   }();
   return path;
 }
 
 const krait::fuzz::Hdf5Names kNames = {
-    {"model", "model/w", "model/norm.bf16", "optim/count", "state", "state/step", "state/loss", "state/sampler",
+    {"model", "model/layers.0.weight", "model/norm.bf16", "optim/count", "state", "state/step", "state/loss", "state/sampler",
      "state/recipe"},
-    {{"/", "format"}, {"/", "version"}, {"model/norm.bf16", "dtype"}, {"model/w", "dtype"}},
+    {{"/", "format"}, {"/", "version"}, {"model/norm.bf16", "dtype"}, {"model/layers.0.weight", "dtype"}},
     {"krait-checkpoint", "bf16", "f32"}};
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "data/hdf5_tokens.h"
 #include "data/token_shard.h"
 #include "data/wav.h"
+#include "fuzz/example_checkpoint.h"
 #include "train/checkpoint_file.h"
 #include "train/safetensors.h"
 
@@ -51,15 +52,7 @@ void sequence_seeds(const fs::path& dir) {
 }
 
 void checkpoint_seed(const fs::path& dir) {
-  CheckpointWriter writer;
-  writer.put_tensor("model/layers.0.weight", Tensor::from_vector({1, -2, 3.5, 0, 1e-3, 7}, {2, 3}, DType::F32));
-  writer.put_tensor("model/norm.bf16", Tensor::from_vector({0.5, -1}, {2}, DType::BF16));
-  writer.put_tensor("optim/count", Tensor::from_indices({1, 2}, {2}, DType::I64));
-  writer.put_int("state/step", 10);
-  writer.put_double("state/loss", 2.25);
-  writer.put_u64s("state/sampler", {1, 2, 3});
-  writer.put_string("state/recipe", "model: {d_model: 8}\n");
-  writer.write((dir / "hdf5_bytes/checkpoint.h5").string());
+  fuzz::write_example_checkpoint((dir / "hdf5_bytes/checkpoint.h5").string());
 }
 
 void safetensors_seed(const fs::path& dir) {
