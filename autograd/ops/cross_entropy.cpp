@@ -156,8 +156,8 @@ struct HeadChunks {
 
   // logits = hidden[start:start+rows] W^T into `logits` (rows, V); their losses and lse into row_loss
   // and lse at `start` (CUDA), or added to `sum` (CPU).
-  void forward(int64_t start, int64_t rows, const Tensor& logits, const Tensor& row_loss, const Tensor& lse,
-               kernels::cpu::CrossEntropySum& sum) const {
+  void forward(int64_t start, int64_t rows, const Tensor& logits, [[maybe_unused]] const Tensor& row_loss,
+               const Tensor& lse, kernels::cpu::CrossEntropySum& sum) const {
     const int64_t d = hidden.size(1), width = weight.size(0);
     kernels::cpu::GemmShape s;
     s.m = rows, s.n = width, s.k = d, s.trans_b = true;
@@ -181,8 +181,8 @@ struct HeadChunks {
 
   // The chunk's logit gradients for a summed loss (softmax - onehot) into `grad`, then grad_hidden's
   // rows = grad W and grad_weight += grad^T (the chunk's hidden rows).
-  void backward(int64_t start, int64_t rows, const Tensor& logits, const Tensor& lse, const Tensor& one,
-                const Tensor& grad) const {
+  void backward(int64_t start, int64_t rows, const Tensor& logits, const Tensor& lse,
+                [[maybe_unused]] const Tensor& one, const Tensor& grad) const {
     const int64_t d = hidden.size(1), width = weight.size(0);
     const int64_t* t = targets64.data<int64_t>() + start;
 #if KRAIT_HAS_CUDA
