@@ -55,8 +55,10 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps);
 // composition of add, cast and rms_norm.
 TensorList add_rms_norm(const Tensor& x, const Tensor& residual, const Tensor& weight, double eps, DType y_dtype);
 // Depthwise causal convolution: x (B, D, L), weight (D, K), optional bias (D) -> (B, D, L);
-// out[b,d,t] = bias[d] + sum_k weight[d,k] * x[b,d,t-K+1+k] with x zero before t = 0.
-Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+// out[b,d,t] = bias[d] + sum_k weight[d,k] * x[b,d,t-K+1+k] with x zero before t = 0, then silu(out)
+// when silu (one kernel each way on CUDA; the backward recomputes the pre-activation, as it does on the
+// CPU, so nothing more is stored than without it).
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), bool silu = false);
 
 enum class Reduction { Mean, Sum };
 // logits (N, W), targets (N) i32/i64 in [0, classes). Rows whose target equals ignore_index contribute
@@ -94,6 +96,13 @@ struct ScanInputs {
   bool delta_softplus = false;
 };
 Tensor selective_scan(const ScanInputs& in);
+// selective_scan(prepare(inputs)) keeping only `inputs` and the scan's own checkpoints: the backward
+// runs prepare again on a NestedTape, takes the scan's gradients with respect to what prepare made and
+// backpropagates them through it. The Mamba mixer's fused node: its conv output, delta, B and C are
+// recomputed in the backward instead of stored (the scan itself is not run again). `params` lists every
+// parameter prepare reads; their gradients accumulate in place, as under recompute().
+Tensor selective_scan_recomputing(const std::function<ScanInputs(const TensorList&)>& prepare,
+                                  const TensorList& inputs, const ParameterList& params);
 // The same scan continuing from `state` (B, D, N) in scan_state_dtype(u's dtype) (zeros: from the
 // start), which it overwrites with the state after the last step: recurrent generation's prefill of a
 // prompt. Not differentiable: an error where the tape would record. Runs the scan kernels of either

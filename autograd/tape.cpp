@@ -89,6 +89,18 @@ void run_node(Node node) {
     if (!out.slot->is_leaf) out.slot->grad = Tensor();
 }
 
+// Runs every node from the end of the tape, once the roots' slots hold their seeds.
+void run_tape() {
+  NoGradGuard no_grad;  // backward closures compute with ops but must not record
+  const auto final_at = leaf_final_hook ? leaves_final_at() : std::vector<std::vector<const GradSlot*>>();
+  for (size_t i = tape.size(); i-- > 0;) {
+    run_node(std::move(tape[i]));
+    tape.pop_back();
+    if (leaf_final_hook)
+      for (const GradSlot* slot : final_at[i]) leaf_final_hook(*slot);
+  }
+}
+
 }  // namespace
 
 bool grad_enabled() { return grad_mode; }
@@ -121,7 +133,7 @@ void record(const char* op, const TensorList& inputs, Tensor& output,
 }
 
 void backward(const Tensor& root, const Tensor& seed) {
-  ClearTapeOnExit clear_on_exit;
+  ClearTapeOnExit clear_on_exit;  // also when a check below throws
   KRAIT_CHECK(root.requires_grad(), "backward: ", root.describe(), " does not require grad (was it computed "
               "under NoGradGuard, or from tensors that need no gradient?)");
   Tensor start = seed;
@@ -129,17 +141,22 @@ void backward(const Tensor& root, const Tensor& seed) {
     KRAIT_CHECK(root.numel() == 1, "backward: root ", root.describe(), " is not a scalar; pass a seed gradient");
     start = Tensor::full(root.shape(), 1.0, root.dtype(), root.device());
   }
-  KRAIT_CHECK(start.shape() == root.shape(), "backward: seed ", start.describe(), " for root ", root.describe());
-  accumulate(*root.grad_slot(), start, "backward seed");
+  backward(TensorList{root}, TensorList{start});
+}
 
-  NoGradGuard no_grad;  // backward closures compute with ops but must not record
-  const auto final_at = leaf_final_hook ? leaves_final_at() : std::vector<std::vector<const GradSlot*>>();
-  for (size_t i = tape.size(); i-- > 0;) {
-    run_node(std::move(tape[i]));
-    tape.pop_back();
-    if (leaf_final_hook)
-      for (const GradSlot* slot : final_at[i]) leaf_final_hook(*slot);
+void backward(const TensorList& roots, const TensorList& seeds) {
+  ClearTapeOnExit clear_on_exit;
+  KRAIT_CHECK(roots.size() == seeds.size(), "backward: ", roots.size(), " roots but ", seeds.size(), " seeds");
+  bool seeded = false;
+  for (size_t k = 0; k < roots.size(); ++k) {
+    if (!roots[k].defined() || !roots[k].requires_grad() || !seeds[k].defined()) continue;
+    KRAIT_CHECK(seeds[k].shape() == roots[k].shape() && seeds[k].dtype() == roots[k].dtype(), "backward: seed ",
+                seeds[k].describe(), " for root ", k, " ", roots[k].describe());
+    accumulate(*roots[k].grad_slot(), seeds[k], "backward seed");
+    seeded = true;
   }
+  KRAIT_CHECK(seeded, "backward: none of the ", roots.size(), " roots requires grad and has a seed");
+  run_tape();
 }
 
 LeafGradientHook::LeafGradientHook(std::function<void(const GradSlot&)> on_final)

@@ -44,6 +44,10 @@ void record(const char* op, const TensorList& inputs, Tensor& output,
 // Runs the tape backward from `root`, seeded with `seed` (ones when root is a scalar and seed is
 // undefined). Gradients accumulate into leaves; the tape is cleared afterwards, even on error.
 void backward(const Tensor& root, const Tensor& seed = Tensor());
+// Runs the tape backward from several roots at once, each seeded with its gradient (pairs whose root
+// needs no gradient or whose seed is undefined are skipped; at least one must remain), e.g. the
+// gradients of several recomputed inputs of one fused op.
+void backward(const TensorList& roots, const TensorList& seeds);
 
 // While one is alive on a thread, backward() on that thread calls `on_final(slot)` for each leaf
 // gradient slot as soon as no node left on the tape can add to it (its gradient is final), e.g. so

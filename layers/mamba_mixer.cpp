@@ -112,31 +112,26 @@ Tensor MambaMixer::forward(const Tensor& hidden, MambaLayerState& state) const {
 // With a state, the conv runs over the state's d_conv - 1 inputs followed by x, whose last d_conv - 1
 // become the new state (copied into its buffer, which a generator's captured step reads); the outputs
 // at x's times are the same as a conv over the whole sequence.
-Tensor MambaMixer::conv(const Tensor& x, MambaLayerState* state) const {
-  if (!state) return ops::causal_conv1d(x, conv_weight.value, conv_bias.value);
+Tensor MambaMixer::conv_silu(const Tensor& x, MambaLayerState* state) const {
+  if (!config.conv) return ops::silu(x);
+  if (!state) return ops::causal_conv1d(x, conv_weight.value, conv_bias.value, true);
   const int64_t len = x.size(2), kept = config.d_conv - 1;
   if (state->at_start && len >= kept) {  // a zero state: the plain conv, without copying x into a window
     state->conv.copy_from(ops::slice(x, 2, len - kept, len));
-    return ops::causal_conv1d(x, conv_weight.value, conv_bias.value);
+    return ops::causal_conv1d(x, conv_weight.value, conv_bias.value, true);
   }
   const Tensor window = ops::concat({state->conv, x}, 2);
   state->conv.copy_from(ops::slice(window, 2, len, len + kept));
-  return ops::slice(ops::causal_conv1d(window, conv_weight.value, conv_bias.value), 2, kept, kept + len);
+  return ops::slice(ops::causal_conv1d(window, conv_weight.value, conv_bias.value, true), 2, kept, kept + len);
 }
 
-Tensor MambaMixer::run(const Tensor& hidden, MambaLayerState* state) const {
-  KRAIT_CHECK(hidden.dim() == 3 && hidden.size(2) == config.d_model, "MambaMixer: expected hidden (B, L, ",
-              config.d_model, "), got ", hidden.describe());
+ops::ScanInputs MambaMixer::scan_inputs(const Tensor& x_in, const Tensor& z, MambaLayerState* state) const {
   const Selectivity& s = config.selective;
-  const DType dtype = hidden.dtype();
-  const auto weight = [dtype](const Linear& l) { return ops::cast(l.weight.value, dtype); };
-  const std::vector<Tensor> xz = project_in(hidden);
-  Tensor x = config.conv ? conv(xz[0], state) : xz[0];
-  x = ops::silu(x);
-
+  const Tensor x = conv_silu(x_in, state);
+  const auto weight = [dtype = x.dtype()](const Linear& l) { return ops::cast(l.weight.value, dtype); };
   ops::ScanInputs scan;
   scan.u = x;
-  if (config.gate) scan.z = xz[1];
+  scan.z = z;
   scan.A = ops::scale(ops::exp(A_log.value), -1.0);
   scan.D_skip = D.value;
   scan.delta_softplus = true;
@@ -154,9 +149,35 @@ Tensor MambaMixer::run(const Tensor& hidden, MambaLayerState* state) const {
   }
   scan.B = s.B ? *next++ : ops::cast(B.value, x.dtype());
   scan.C = s.C ? *next++ : ops::cast(C.value, x.dtype());
-  const Tensor scanned = state ? ops::selective_scan_stateful(scan, state->ssm) : ops::selective_scan(scan);
-  if (state) state->at_start = false;
-  const Tensor y = ops::matmul(scanned, weight(out_proj), true, true);
+  return scan;
+}
+
+ParameterList MambaMixer::scan_input_parameters() const {
+  ParameterList out;
+  for (const Parameter* p : {&conv_weight, &conv_bias, &dt_bias, &B, &C, &A_log, &D})
+    if (p->value.defined()) out.push_back(*p);
+  if (x_proj) x_proj->append_parameters(out);
+  if (dt_proj) dt_proj->append_parameters(out);
+  return out;
+}
+
+Tensor MambaMixer::run(const Tensor& hidden, MambaLayerState* state) const {
+  KRAIT_CHECK(hidden.dim() == 3 && hidden.size(2) == config.d_model, "MambaMixer: expected hidden (B, L, ",
+              config.d_model, "), got ", hidden.describe());
+  const DType dtype = hidden.dtype();
+  const std::vector<Tensor> xz = project_in(hidden);
+  const Tensor z = config.gate ? xz[1] : Tensor();
+  Tensor scanned;
+  if (state) {
+    scanned = ops::selective_scan_stateful(scan_inputs(xz[0], z, state), state->ssm);
+    state->at_start = false;
+  } else {
+    // The fused node keeps x and z; the conv output, delta, B and C are made again in its backward.
+    scanned = ops::selective_scan_recomputing(
+        [this](const TensorList& in) { return scan_inputs(in[0], in[1], nullptr); }, {xz[0], z},
+        scan_input_parameters());
+  }
+  const Tensor y = ops::matmul(scanned, ops::cast(out_proj.weight.value, dtype), true, true);
   return out_proj.bias.value.defined() ? ops::add(y, ops::cast(out_proj.bias.value, dtype)) : y;
 }
 

@@ -9,6 +9,7 @@
 
 #include <optional>
 
+#include "autograd/ops.h"
 #include "layers/linear.h"
 #include "layers/mamba_config.h"
 #include "layers/mamba_state.h"
@@ -57,8 +58,13 @@ class MambaMixer {
   std::vector<Tensor> project_in(const Tensor& hidden) const;
   // forward, with a recurrent state or (null) from zero, differentiable.
   Tensor run(const Tensor& hidden, MambaLayerState* state) const;
-  // The causal conv of x (B, d_inner, L), continuing from state->conv when state is given.
-  Tensor conv(const Tensor& x, MambaLayerState* state) const;
+  // The scan's inputs from in_proj's x and z (undefined without the gate): conv, SiLU, x_proj, dt_proj,
+  // A = -exp(A_log). Training runs it inside the fused scan node, which recomputes it in the backward.
+  ops::ScanInputs scan_inputs(const Tensor& x, const Tensor& z, MambaLayerState* state) const;
+  // silu(the causal conv of x (B, d_inner, L)), continuing from state->conv when state is given.
+  Tensor conv_silu(const Tensor& x, MambaLayerState* state) const;
+  // The parameters scan_inputs reads.
+  ParameterList scan_input_parameters() const;
 };
 
 }  // namespace krait

@@ -1,7 +1,21 @@
 // autograd/ops/common.cpp — shared op input checks (see common.h).
 #include "autograd/ops/common.h"
 
+#include <algorithm>
+
 namespace krait::ops::detail {
+
+void check_recomputed_from(const char* op, const NestedTape& nested, const TensorList& leaves,
+                           const ParameterList& params) {
+  std::vector<const GradSlot*> allowed;
+  for (const Tensor& t : leaves)
+    if (t.requires_grad()) allowed.push_back(t.grad_slot().get());
+  for (const Parameter& p : params) allowed.push_back(p.value.grad_slot().get());
+  for (const GradSlot* slot : nested.external_inputs())
+    KRAIT_CHECK(std::find(allowed.begin(), allowed.end(), slot) != allowed.end(), op,
+                ": the recomputed function used a tensor that requires grad other than its inputs and the listed "
+                "parameters; list every parameter it uses");
+}
 
 void check_float_inputs(const char* op, std::initializer_list<const Tensor*> tensors) {
   const Tensor* first = nullptr;

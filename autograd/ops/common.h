@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "autograd/parameter.h"
+#include "autograd/tape.h"
 #include "autograd/tensor.h"
 #include "common/error.h"
 #include "kernels/cpu/gemm.h"
@@ -39,6 +41,11 @@ decltype(auto) dispatch_float(const char* op, const Tensor& t, F&& f) {
 // The stream of the device holding t: every op on that device runs on it.
 inline cudaStream_t stream_of(const Tensor& t) { return cuda::stream(t.device().index); }
 #endif
+
+// After a recomputation on `nested`: every tensor requiring grad that it read is one of `leaves` or
+// `params`, since the gradients of anything else would be lost (an error naming op otherwise).
+void check_recomputed_from(const char* op, const NestedTape& nested, const TensorList& leaves,
+                           const ParameterList& params);
 
 // A scratch buffer of at least `bytes` on t's device (undefined when bytes is 0); the caching
 // allocator makes these cheap.

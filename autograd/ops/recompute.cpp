@@ -1,8 +1,7 @@
 // autograd/ops/recompute.cpp — activation recomputation (see ops.h): the forward keeps only the input,
 // the backward recomputes fn on a nested tape and backpropagates through it.
-#include <algorithm>
-
 #include "autograd/ops.h"
+#include "autograd/ops/common.h"
 #include "common/error.h"
 
 namespace krait::ops {
@@ -31,12 +30,7 @@ Tensor recompute(const std::function<Tensor(const Tensor&)>& fn, const Tensor& i
            TensorList grads(n_inputs);
            if (!again.requires_grad()) return grads;  // fn's output does not depend on what needs grad
 
-           std::vector<const GradSlot*> allowed{leaf.grad_slot().get()};
-           for (const Parameter& p : params) allowed.push_back(p.value.grad_slot().get());
-           for (const GradSlot* slot : nested.external_inputs())
-             KRAIT_CHECK(std::find(allowed.begin(), allowed.end(), slot) != allowed.end(),
-                         "recompute: fn used a tensor that requires grad other than its input and the listed "
-                         "parameters; list every parameter it uses");
+           detail::check_recomputed_from("recompute", nested, {leaf}, params);
            backward(again, grad_output);  // accumulates into the parameters' leaves
            if (input_needs_grad) grads[0] = leaf.grad();
            return grads;

@@ -3,6 +3,8 @@
 // saved inputs (the forward keeps nothing of size (B, D, L, N); on CUDA only the chunk-boundary states).
 // One closure serves both devices through scan_backward_into(), which picks the kernel by the gradient's
 // device. Equations: docs/selective_scan.md.
+#include <algorithm>
+
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
 #include "kernels/cpu/selective_scan.h"
@@ -194,6 +196,56 @@ Tensor selective_scan(const ScanInputs& in) {
       return grads;
     });
   }
+  return out;
+}
+
+Tensor selective_scan_recomputing(const std::function<ScanInputs(const TensorList&)>& prepare,
+                                  const TensorList& inputs, const ParameterList& params) {
+  constexpr const char* op = "selective_scan_recomputing";
+  TensorList recorded = inputs;
+  for (const Parameter& p : params) recorded.push_back(p.value);
+  if (!needs_record(recorded)) return selective_scan(prepare(inputs));
+
+  ScanInputs in;
+  {
+    NoGradGuard no_grad;
+    in = prepare(inputs);
+  }
+  check_inputs(in);
+  Tensor out = Tensor::empty(in.u.shape(), in.u.dtype(), in.u.device());
+  const Checkpoints checkpoints = scan_forward_into(in, out);
+  in = ScanInputs();  // what prepare made is dropped here and made again in the backward
+
+  TensorList saved;
+  std::vector<bool> needed;
+  for (const Tensor& t : inputs) {
+    saved.push_back(t.defined() ? t.detach() : Tensor());
+    needed.push_back(t.requires_grad());
+  }
+  record(op, recorded, out, [=](const Tensor& g) -> TensorList {
+    NestedTape nested;
+    TensorList leaves;
+    for (size_t k = 0; k < saved.size(); ++k) {
+      leaves.push_back(saved[k].defined() ? saved[k].detach() : Tensor());
+      if (needed[k]) leaves.back().set_requires_grad(true);
+    }
+    const ScanInputs again = prepare(leaves);
+    detail::check_recomputed_from(op, nested, leaves, params);
+    const TensorList made = input_list(again);
+    TensorList scan_grads;  // the kernels write a gradient for every input given
+    for (const Tensor& t : made) scan_grads.push_back(t.defined() ? Tensor::empty(t.shape(), t.dtype(), t.device()) : Tensor());
+    {
+      NoGradGuard no_grad;
+      scan_backward_into(detached(again), checkpoints, g, scan_grads);
+    }
+    TensorList grads(recorded.size());
+    if (std::any_of(made.begin(), made.end(), [](const Tensor& t) { return t.requires_grad(); })) {
+      backward(made, scan_grads);  // into the leaves, and the parameters in place
+      for (size_t k = 0; k < leaves.size(); ++k)
+        if (needed[k]) grads[k] = leaves[k].grad();
+    }
+    return grads;
+  });
   return out;
 }
 

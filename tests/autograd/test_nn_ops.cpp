@@ -220,6 +220,22 @@ TEST(ConvCausal, Gradcheck) {
   expect_gradcheck(no_bias, {random_leaf({2, 3, 5}, rng), random_tensor({3, 4}, rng)});           // x only
 }
 
+// With the fused SiLU: the plain conv followed by silu, in value and in gradient.
+TEST(ConvCausal, FusedSiluIsConvThenSilu) {
+  Rng rng(34);
+  for (const bool bias : {true, false}) {
+    const Tensor x = random_tensor({2, 3, 7}, rng), w = random_tensor({3, 4}, rng);
+    const Tensor b = bias ? random_tensor({3}, rng) : Tensor();
+    expect_close(ops::causal_conv1d(x, w, b, true), ops::silu(ops::causal_conv1d(x, w, b)), 1e-15, 1e-15);
+  }
+  const auto fused = [](const std::vector<Tensor>& in) { return ops::causal_conv1d(in[0], in[1], in[2], true); };
+  const auto fused_no_bias = [](const std::vector<Tensor>& in) { return ops::causal_conv1d(in[0], in[1], Tensor(), true); };
+  expect_gradcheck(fused, {random_leaf({2, 3, 5}, rng), random_leaf({3, 4}, rng), random_leaf({3}, rng)});
+  expect_gradcheck(fused, {random_leaf({1, 2, 1}, rng), random_leaf({2, 4}, rng), random_leaf({2}, rng)});  // L = 1
+  expect_gradcheck(fused, {random_tensor({2, 3, 5}, rng), random_tensor({3, 4}, rng), random_leaf({3}, rng)});  // bias only
+  expect_gradcheck(fused_no_bias, {random_leaf({2, 3, 6}, rng), random_leaf({3, 2}, rng)});
+}
+
 TEST(ConvCausal, F32MatchesF64) {
   Rng rng(33);
   const Tensor x = random_tensor({2, 5, 19}, rng), w = random_tensor({5, 4}, rng), b = random_tensor({5}, rng);

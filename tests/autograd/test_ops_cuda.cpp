@@ -112,6 +112,11 @@ TEST_F(CudaOps, NeuralNetworkOps) {
                             {rand({2, 37, 2049}), rand({37, 4}), rand({37})}, dtype, tol, tol, 1);
     expect_cuda_matches_cpu([](const auto& in) { return ops::causal_conv1d(in[0], in[1]); },
                             {rand({1, 5, 1}), rand({5, 4})}, dtype, tol, tol, 1);
+    // The fused SiLU (the mixer's), whose backward recomputes the pre-activation with the bias.
+    expect_cuda_matches_cpu([](const auto& in) { return ops::causal_conv1d(in[0], in[1], in[2], true); },
+                            {rand({3, 37, 1031}), rand({37, 4}), rand({37})}, dtype, tol, tol, 1);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::causal_conv1d(in[0], in[1], Tensor(), true); },
+                            {rand({1, 5, 1}), rand({5, 4})}, dtype, tol, tol, 1);
     expect_cuda_matches_cpu([](const auto& in) { return ops::rms_norm(in[0], in[1], 1e-5); },
                             {rand({3, 7, 1000}), rand({1000})}, dtype, tol, tol, 1);
     // The fused residual add: x in dtype, the residual and the weight f32; y in x's dtype.

@@ -137,7 +137,7 @@ TEST(Recompute, UnlistedTensorThatRequiresGradIsAnError) {
     backward(ops::sum(y));
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("recompute: fn used a tensor"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("recompute: the recomputed function used a tensor"), std::string::npos) << e.what();
   }
   EXPECT_EQ(tape_size(), 0u);
   // The outer grad mode and tape are back after the error.

@@ -82,6 +82,28 @@ TEST(Tape, LeafGradientIsNotAliased) {
   EXPECT_FALSE(a.grad().same_storage(b.grad()));
 }
 
+// Several roots at once: their seeds meet where the roots share an input; a root that needs no
+// gradient, or has no seed, is skipped.
+TEST(Tape, BackwardFromSeveralRoots) {
+  Tensor x = Tensor::from_vector({1, 2}, {2}, DType::F64).set_requires_grad(true);
+  const Tensor constant = Tensor::from_vector({7, 7}, {2}, DType::F64);
+  const Tensor a = ops::scale(x, 2.0), b = ops::mul(x, x), c = ops::scale(x, 5.0);
+  backward(TensorList{a, b, constant, c}, TensorList{Tensor::from_vector({1, 10}, {2}, DType::F64),
+                                 Tensor::from_vector({3, 1}, {2}, DType::F64), Tensor::zeros({2}, DType::F64), Tensor()});
+  testing::expect_close(x.grad(), std::vector<double>{2 * 1 + 2 * 1 * 3, 2 * 10 + 2 * 2 * 1}, 0, 0);
+  EXPECT_EQ(tape_size(), 0u);
+}
+
+TEST(Tape, BackwardFromSeveralRootsNeedsOneSeeded) {
+  Tensor x = Tensor::from_vector({1}, {1}, DType::F64).set_requires_grad(true);
+  const Tensor a = ops::scale(x, 2.0);
+  EXPECT_THROW(backward(TensorList{a}, TensorList{Tensor()}), Error);
+  EXPECT_EQ(tape_size(), 0u);
+  const Tensor b = ops::scale(x, 2.0);
+  EXPECT_THROW(backward(TensorList{b}, TensorList{Tensor::zeros({2}, DType::F64)}), Error);  // not the root's shape
+  EXPECT_THROW(backward(TensorList{b, b}, TensorList{Tensor()}), Error);  // one seed for two roots
+}
+
 TEST(Tape, BackwardWithoutGradIsAnError) {
   Tensor x = Tensor::from_vector({1}, {1}, DType::F64);
   EXPECT_THROW(backward(ops::sum(x)), Error);
