@@ -18,6 +18,16 @@ namespace krait::ops {
 // leading axes, or (batch, k, n) matching a 3-D a. Result: (..., m, n). A 2-D a with a 3-D b is
 // shared across b's batch: (m, k) times (batch, k, n) gives (batch, m, n).
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+// A product with a parameter taken in the activations' dtype: matmul(cast(weight, x.dtype()), x,
+// trans_weight, trans_x) when weight_left, else matmul(x, cast(weight, x.dtype()), trans_x, trans_weight).
+// Unlike that composition, the cast copy lives only while a product runs (the backward casts again), so
+// under bf16 nothing of the weight is kept but the f32 parameter itself; and the weight's gradient comes
+// out of the product in the weight's dtype instead of being rounded to x's and converted back.
+Tensor matmul_weight(const Tensor& weight, const Tensor& x, bool weight_left, bool trans_weight, bool trans_x);
+// The same for consecutive row blocks of weight (2-D; `rows` counts summing to its rows), one product and
+// output per block, in one node: e.g. in_proj's x and z, each already in the layout its consumer reads.
+TensorList matmul_weight_rows(const Tensor& weight, const std::vector<int64_t>& rows, const Tensor& x, bool weight_left,
+                              bool trans_weight, bool trans_x);
 
 // ---- elementwise (ops/elementwise.cpp) ----
 // b has a's shape, or a's trailing shape (a bias repeated over the leading axes).

@@ -14,7 +14,7 @@ Linear::Linear(const std::string& name, int64_t in_features, int64_t out_feature
 
 // Under mixed precision x is bf16 and the fp32 master weights are cast to it for the product.
 Tensor Linear::forward(const Tensor& x) const {
-  const Tensor y = ops::matmul(x, ops::cast(weight.value, x.dtype()), false, true);
+  const Tensor y = ops::matmul_weight(weight.value, x, false, true, false);
   return bias.value.defined() ? ops::add(y, ops::cast(bias.value, x.dtype())) : y;
 }
 

@@ -99,8 +99,7 @@ std::vector<Tensor> MambaMixer::project_in(const Tensor& hidden) const {
   if (in_proj.bias.value.defined()) {
     for (const Tensor& t : parts_of(in_proj.forward(hidden), -1, rows)) out.push_back(ops::transpose(t, 1, 2));
   } else {
-    for (const Tensor& w : parts_of(ops::cast(in_proj.weight.value, hidden.dtype()), 0, rows))
-      out.push_back(ops::matmul(w, hidden, false, true));
+    out = ops::matmul_weight_rows(in_proj.weight.value, rows, hidden, true, false, true);
   }
   return out;
 }
@@ -128,7 +127,7 @@ Tensor MambaMixer::conv_silu(const Tensor& x, MambaLayerState* state) const {
 ops::ScanInputs MambaMixer::scan_inputs(const Tensor& x_in, const Tensor& z, MambaLayerState* state) const {
   const Selectivity& s = config.selective;
   const Tensor x = conv_silu(x_in, state);
-  const auto weight = [dtype = x.dtype()](const Linear& l) { return ops::cast(l.weight.value, dtype); };
+  const auto project = [](const Linear& l, const Tensor& in) { return ops::matmul_weight(l.weight.value, in, true, false, false); };
   ops::ScanInputs scan;
   scan.u = x;
   scan.z = z;
@@ -138,10 +137,10 @@ ops::ScanInputs MambaMixer::scan_inputs(const Tensor& x_in, const Tensor& z, Mam
   // The input-dependent parts come from x_proj in the order of its rows; the others are per channel
   // (a time-invariant B or C is (d_inner, d_state), as the scan takes it).
   std::vector<Tensor> dbc;
-  if (x_proj) dbc = parts_of(ops::matmul(weight(*x_proj), x), 1, x_proj_rows(config));
+  if (x_proj) dbc = parts_of(project(*x_proj, x), 1, x_proj_rows(config));
   auto next = dbc.begin();
   if (s.delta) {
-    scan.delta = ops::matmul(weight(*dt_proj), *next++);
+    scan.delta = project(*dt_proj, *next++);
     scan.delta_bias = dt_proj->bias.value;
   } else {
     scan.delta = Tensor::zeros(x.shape(), x.dtype(), x.device());
@@ -177,7 +176,7 @@ Tensor MambaMixer::run(const Tensor& hidden, MambaLayerState* state) const {
         [this](const TensorList& in) { return scan_inputs(in[0], in[1], nullptr); }, {xz[0], z},
         scan_input_parameters());
   }
-  const Tensor y = ops::matmul(scanned, ops::cast(out_proj.weight.value, dtype), true, true);
+  const Tensor y = ops::matmul_weight(out_proj.weight.value, scanned, false, true, true);
   return out_proj.bias.value.defined() ? ops::add(y, ops::cast(out_proj.bias.value, dtype)) : y;
 }
 

@@ -25,7 +25,7 @@ ModelOutput SequenceClassifier::forward(const ModelBatch& batch, ops::Reduction 
   const BackboneOutput body = backbone_->forward_with_aux(batch.ids);
   const Tensor pooled = ops::pool_sequence(body.hidden, batch.lengths, pool_);
   ModelOutput out;
-  out.logits = ops::add(ops::matmul(pooled, ops::cast(weight_.value, dtype), false, true), ops::cast(bias_.value, dtype));
+  out.logits = ops::add(ops::matmul_weight(weight_.value, pooled, false, true, false), ops::cast(bias_.value, dtype));
   out.loss = ops::cross_entropy(out.logits, batch.labels, -100, reduction);
   attach_aux(body, out);
   return out;

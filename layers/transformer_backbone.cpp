@@ -18,7 +18,7 @@ const TransformerConfig& validated(const TransformerConfig& config) {
 // x (..., in) times weight (out, in)^T, the fp32 master weight cast to x's dtype (bf16 under mixed
 // precision).
 Tensor project(const Tensor& x, const Parameter& weight) {
-  return ops::matmul(x, ops::cast(weight.value, x.dtype()), false, true);
+  return ops::matmul_weight(weight.value, x, false, true, false);
 }
 
 }  // namespace

@@ -68,6 +68,26 @@ TEST_F(CudaOps, MatmulAllTransposesAndBatching) {
   }
 }
 
+// A parameter in the activations' dtype: bf16 x with the f32 weight, whose gradient comes out in f32.
+TEST_F(CudaOps, MatmulWeightOnF32Weights) {
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const double tol = dtype == DType::F32 ? 1e-5 : 2e-2;
+    // in_proj: two row blocks, the weight on the left, x (B, L, d) transposed; a 1-row remainder block.
+    expect_cuda_matches_cpu(
+        [](const auto& in) {
+          const TensorList xz = ops::matmul_weight_rows(in[1], {40, 33}, in[0], true, false, true);
+          return ops::concat({ops::scale(xz[0], 0.5), xz[1]}, 1);
+        },
+        {rand({3, 129, 65}), rand({73, 65})}, dtype, tol, tol, 1);
+    // out_proj: the weight on the right, x (B, E, L) transposed; Linear over rows of tokens.
+    expect_cuda_matches_cpu([](const auto& in) { return ops::matmul_weight(in[1], in[0], false, true, true); },
+                            {rand({3, 65, 129}), rand({37, 65})}, dtype, tol, tol, 1);
+    expect_cuda_matches_cpu([](const auto& in) { return ops::matmul_weight(in[1], in[0], false, true, false); },
+                            {rand({2, 129, 65}), rand({37, 65})}, dtype, tol, tol, 1);
+  }
+}
+
 TEST_F(CudaOps, ShapeOps) {
   for (DType dtype : {DType::F32, DType::BF16}) {
     expect_cuda_matches_cpu([](const auto& in) { return ops::transpose(in[0], 1, 2); }, {rand({3, 37, 129})}, dtype, 0, 0);
