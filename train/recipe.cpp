@@ -285,6 +285,7 @@ void check_recipe(const Recipe& recipe, int world_size, const KeyLocations& wher
   need(t.log_interval >= 1, "train.log_interval", ">= 1", t.log_interval);
   need(t.max_nonfinite_skips >= 0, "train.max_nonfinite_skips", ">= 0", t.max_nonfinite_skips);
   need(t.dist_timeout_s > 0, "train.dist_timeout_s", "> 0", t.dist_timeout_s);
+  need(t.bucket_mb > 0, "train.bucket_mb", "> 0", t.bucket_mb);
   for (const std::string& pattern : t.freeze) {
     if (pattern.empty()) where.fail("train.freeze", "train.freeze: empty pattern");
   }
@@ -437,6 +438,7 @@ void read_train(RecipeSectionReader in, TrainSection& t) {
   in.read("init_from", t.init_from);
   in.read("freeze", t.freeze);
   in.read("dist_timeout_s", t.dist_timeout_s);
+  in.read("bucket_mb", t.bucket_mb);
   in.read("zero1", t.zero1);
   in.read("recompute", t.recompute);
   in.finish();

@@ -115,6 +115,10 @@ struct TrainSection {
   // Data-parallel runs: how long a rank waits for the others (to join, or to finish a collective)
   // before every rank stops with an error naming the cause.
   int64_t dist_timeout_s = 300;
+  // Data-parallel runs: the gradients are reduced in buckets of this many MiB (f32), each as soon as the
+  // backward has finished it. Fewer, larger buckets mean fewer collectives (each of which waits for the
+  // slowest rank); smaller ones overlap more of the backward. PyTorch DDP's bucket_cap_mb.
+  int64_t bucket_mb = 25;
   // ZeRO-1: the ranks share the AdamW state (each updates its 1/world of every gradient bucket and
   // the updated parameters are gathered), saving (1 - 1/world) x 8 bytes per parameter per rank.
   bool zero1 = false;

@@ -55,12 +55,13 @@ std::map<std::string, std::string> flat(const std::string& yaml) {
   std::map<std::string, std::string> out;
   flatten(YAML::Load(yaml), "", out);
   // Where the run's files are, which device this process uses (set per rank in a data-parallel run),
-  // whether the ranks shard the optimizer state or the MoE experts (a checkpoint holds all of them)
+  // how gradients are bucketed, whether the ranks shard the optimizer state or the MoE experts (a checkpoint holds all of them)
   // and whether layers are recomputed in the backward (the same numbers) are not part of what a resume
   // must keep.
   out.erase("train.run_dir");
   out.erase("train.device");
   out.erase("train.zero1");
+  out.erase("train.bucket_mb");
   out.erase("model.moe_expert_parallel");
   out.erase("train.recompute");
   return out;

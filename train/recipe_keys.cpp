@@ -144,6 +144,8 @@ const std::vector<RecipeKey> kKeys = {
      "parameters matching a pattern (`*`: any characters) are not trained, e.g. `[\"embedding.*\"]`"},
     {"train", "dist_timeout_s", T::Integer, "300", {}, "> 0",
      "data-parallel: seconds a rank waits for the others before all stop"},
+    {"train", "bucket_mb", T::Integer, "25", {}, "> 0",
+     "data-parallel: MiB of f32 gradients per collective; each starts as soon as the backward has finished its bucket"},
     {"train", "zero1", T::Boolean, "false", {}, "", "data-parallel: the AdamW state sharded over the ranks (ZeRO-1)"},
     {"train", "recompute", T::Boolean, "false", {}, "",
      "each layer keeps only its input and runs again in the backward: less activation memory, about one more forward"},

@@ -177,6 +177,7 @@ void write_train(YAML::Emitter& out, const Recipe& recipe) {
   for (const std::string& pattern : t.freeze) out << pattern;
   out << YAML::EndSeq;
   field(out, "dist_timeout_s", text(t.dist_timeout_s));
+  field(out, "bucket_mb", text(t.bucket_mb));
   field(out, "zero1", text(t.zero1));
   field(out, "recompute", text(t.recompute));
   out << YAML::EndMap;

@@ -63,9 +63,6 @@ Device checked_device(const Recipe& r) {
 
 bool finite(double v) { return std::isfinite(v); }
 
-// Gradient buckets of 25 MiB: few enough collectives to amortize their latency, small enough that
-// the reduction of one overlaps the packing of the next.
-constexpr int64_t kGradBucketBytes = int64_t{25} << 20;
 
 void print_names(std::ostream& out, const char* what, const std::vector<std::string>& names) {
   out << "  " << what << " (" << names.size() << ")";
@@ -120,13 +117,13 @@ Trainer::Trainer(const Recipe& recipe, std::ostream& progress, dist::Communicato
   std::vector<std::string> frozen;
   trainable_ = freeze_parameters(model_->parameters(), recipe.train.freeze, frozen);
   if (recipe.train.zero1) {
-    sharded_ = std::make_unique<ShardedAdamW>(comm_, trainable_, adamw_config(recipe.optim), kGradBucketBytes);
+    sharded_ = std::make_unique<ShardedAdamW>(comm_, trainable_, adamw_config(recipe.optim), recipe.train.bucket_mb << 20);
   } else {
     optimizer_ = std::make_unique<AdamW>(trainable_, adamw_config(recipe.optim));
     // A communicator given for a world of one (NCCL, to check that path) is used all the same.
     // Rank-sharded gradients are whole on their rank already: only the replicated ones are all-reduced.
     if (comm != nullptr)
-      grad_sync_ = std::make_unique<GradSync>(comm_, replicated_parameters(trainable_), kGradBucketBytes);
+      grad_sync_ = std::make_unique<GradSync>(comm_, replicated_parameters(trainable_), recipe.train.bucket_mb << 20);
   }
 
   const std::string& run_dir = recipe.train.run_dir;

@@ -94,6 +94,8 @@ TEST(RecipeErrors, OutOfRange) {
                        "configs/x.yaml:10: optim.betas[1] must be in [0, 1) (got 1.5)"));
   EXPECT_TRUE(mentions(error_of(plus(kMinimal, {"train:", "  keep_checkpoints: 0"})),
                        "configs/x.yaml:10: train.keep_checkpoints must be >= 1 (got 0)"));
+  EXPECT_TRUE(mentions(error_of(plus(kMinimal, {"train:", "  bucket_mb: 0"})),
+                       "configs/x.yaml:10: train.bucket_mb must be > 0 (got 0)"));
   EXPECT_TRUE(mentions(error_of(with_line(kMinimal, 8, "  total_steps: 0")),
                        "configs/x.yaml:8: schedule.total_steps must be > 0 (got 0)"));
   EXPECT_TRUE(mentions(error_of(plus(kMinimal, {"train:", "  device: gpu"})),

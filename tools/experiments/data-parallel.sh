@@ -17,7 +17,9 @@
 # For throughput, random tokens (GPT-NeoX's vocabulary size) stand in for a corpus: it does not depend
 # on the text. Needs python3 with numpy and h5py, and runs/data/kjv (tools/quickstart.sh makes it).
 # KRAIT names the binary, OUT the folder for logs, SECTIONS the parts to run (default all three:
-# "throughput equivalence dead").
+# "throughput equivalence dead"), SIZES the throughput section's models (default "130m 370m"), and
+# DP_SET extra recipe overrides for its multi-GPU runs (e.g. "train.bucket_mb=100"), TAG a suffix for
+# their names (to compare settings in one OUT).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 KRAIT="$(realpath "${KRAIT:-build/train/krait}")"
@@ -25,10 +27,14 @@ OUT="${OUT:-runs/data-parallel}"
 NGPU="${NGPU:-2}"
 STEPS="${STEPS:-40}"
 SECTIONS="${SECTIONS:-throughput equivalence dead}"
+SIZES="${SIZES:-130m 370m}"
+TAG="${TAG:-}"
+DP_ARGS=()
+for kv in ${DP_SET:-}; do DP_ARGS+=(--set "$kv"); done
 WORK="${WORK:-/tmp/krait-dp}"
 mkdir -p "$OUT" "$WORK"
 summary="$OUT/summary.txt"
-: > "$summary"
+touch "$summary"  # appended to: several invocations with different TAGs share one
 say() { echo "$*" | tee -a "$summary"; }
 
 python3 - "$WORK" <<'EOF'
@@ -86,14 +92,14 @@ rate_of() { sed -n "s/^$1: .*, \([0-9,]*\) tok\/s.*/\1/p" "$summary" | tr -d ,; 
 
 if [[ " $SECTIONS " == *" throughput "* ]]; then
 say "== throughput: 8 x 2048 per GPU and micro-step, bf16, $STEPS steps, 1 vs $NGPU GPUs"
-for size in 130m 370m; do
+for size in $SIZES; do
   shape=()
   [[ $size == 370m ]] && shape=(--set model.d_model=1024 --set model.n_layer=48)
-  run "$size-1gpu" 1 8 "$STEPS" "${shape[@]}"
-  run "$size-${NGPU}gpu" "$NGPU" $((8 * NGPU)) "$STEPS" "${shape[@]}"
-  run "$size-${NGPU}gpu-zero1" "$NGPU" $((8 * NGPU)) "$STEPS" "${shape[@]}" --set train.zero1=true
+  [[ -n "$(rate_of "$size-1gpu")" ]] || run "$size-1gpu" 1 8 "$STEPS" "${shape[@]}"
+  run "$size-${NGPU}gpu$TAG" "$NGPU" $((8 * NGPU)) "$STEPS" "${shape[@]}" "${DP_ARGS[@]}"
+  run "$size-${NGPU}gpu-zero1$TAG" "$NGPU" $((8 * NGPU)) "$STEPS" "${shape[@]}" "${DP_ARGS[@]}" --set train.zero1=true
   one=$(rate_of "$size-1gpu")
-  for variant in "${NGPU}gpu" "${NGPU}gpu-zero1"; do
+  for variant in "${NGPU}gpu$TAG" "${NGPU}gpu-zero1$TAG"; do
     many=$(rate_of "$size-$variant")
     say "$size $variant scaling efficiency: $(python3 -c "print(f'{$many / ($NGPU * $one):.1%}')" 2> /dev/null)"
   done
