@@ -62,7 +62,8 @@ std::unique_ptr<data::SequenceSet> open_set(const DataSection& d, const std::str
     case DataFormat::Wav:
       dna = false;
       return std::make_unique<data::InMemorySequenceSet>(data::read_wav_set(split_paths(path), wav_options(d)));
-    case DataFormat::Tokens: break;
+    case DataFormat::Tokens:
+    case DataFormat::Synthetic: break;
   }
   KRAIT_FAIL("data.format: ", to_string(d.format), " is not a sequence format");
 }

@@ -170,7 +170,7 @@ TEST(Recipe, ToYamlRoundTripsEveryField) {
   m.a_init = AInit::S4DLinReal;
   recipe.model.task = Task::Classify, recipe.model.num_classes = 5, recipe.model.pool = ops::PoolMode::Last;
   recipe.data = {"a b/train.bin", "#valid: x.bin", 100, 24, DataFormat::Wav, "labels: x.tsv", LabelBy::Record, true,
-                 8000, true, AudioQuantize::Linear, 12, AudioLabels::Manifest, 16000, "induction-heads", 8, 77};
+                 8000, true, AudioQuantize::Linear, 12, AudioLabels::Manifest, 16000, "induction-heads", 8, 77, ""};
   recipe.optim = {0.1 + 0.2, 0.85, 0.975, 1e-9, 0.01, 0.5};
   recipe.schedule.warmup_steps = 7;
   recipe.schedule.total_tokens = 123457;

@@ -61,7 +61,9 @@ std::vector<std::vector<double>> averaged_gradients(bool armed, int64_t bucket_b
       if (armed) sync.arm();
       backward(ops::scale(loss, 0.5));
       sync.finish();
-      if (armed) EXPECT_EQ(sync.started_in_backward(), static_cast<int64_t>(sync.buckets().size()));
+      if (armed) {
+        EXPECT_EQ(sync.started_in_backward(), static_cast<int64_t>(sync.buckets().size()));
+      }
       if (r != 0) return;
       std::lock_guard<std::mutex> lock(mutex);
       for (const Parameter& p : params) out.push_back(p.value.grad().to_doubles());

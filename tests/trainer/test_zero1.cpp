@@ -233,7 +233,9 @@ TEST(Zero1, ArmedReduceScattersDuringBackwardToTheSameStep) {
         }
         if (armed) optimizer.arm();
         backward(ops::scale(loss, 0.5));
-        if (armed) EXPECT_EQ(optimizer.started_in_backward(), static_cast<int64_t>(optimizer.buckets().size()));
+        if (armed) {
+          EXPECT_EQ(optimizer.started_in_backward(), static_cast<int64_t>(optimizer.buckets().size()));
+        }
         optimizer.step(lr_at(t), 1.0);
         for (const Parameter& p : params) p.value.zero_grad();
       }
@@ -335,8 +337,11 @@ TEST(Zero1, LoadsAPlainAdamWStateWithAParameterMissing) {
     EXPECT_TRUE(bit_identical(finals[static_cast<size_t>(r)], values(ref.params))) << "rank " << r;
     expect_same_state(states[static_cast<size_t>(r)], ref.adamw.state(), "rank " + std::to_string(r));
   }
-  for (const AdamWParamState& s : states[0])
-    if (s.name == "layers.0.proj.weight") EXPECT_EQ(s.step, 2) << "started afresh at step 2";
+  for (const AdamWParamState& s : states[0]) {
+    if (s.name == "layers.0.proj.weight") {
+      EXPECT_EQ(s.step, 2) << "started afresh at step 2";
+    }
+  }
 }
 
 TEST(Zero1, LoadStateRejectsWhatAdamWRejects) {
