@@ -222,7 +222,7 @@ Tensor selective_scan_recomputing(const std::function<ScanInputs(const TensorLis
     saved.push_back(t.defined() ? t.detach() : Tensor());
     needed.push_back(t.requires_grad());
   }
-  record(op, recorded, out, [=](const Tensor& g) -> TensorList {
+  record(op, recorded, out, [=, n_recorded = recorded.size()](const Tensor& g) -> TensorList {
     NestedTape nested;
     TensorList leaves;
     for (size_t k = 0; k < saved.size(); ++k) {
@@ -238,7 +238,7 @@ Tensor selective_scan_recomputing(const std::function<ScanInputs(const TensorLis
       NoGradGuard no_grad;
       scan_backward_into(detached(again), checkpoints, g, scan_grads);
     }
-    TensorList grads(recorded.size());
+    TensorList grads(n_recorded);
     if (std::any_of(made.begin(), made.end(), [](const Tensor& t) { return t.requires_grad(); })) {
       backward(made, scan_grads);  // into the leaves, and the parameters in place
       for (size_t k = 0; k < leaves.size(); ++k)
