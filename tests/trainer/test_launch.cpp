@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "dist/rendezvous.h"
+#include "tests/support/temp_dir.h"
 #include "tests/trainer/run_fixture.h"
 #include "tests/trainer/spawn.h"
 
@@ -24,17 +25,13 @@ using Clock = std::chrono::steady_clock;
 using testing::spawn_krait;
 using testing::wait_exit_code;
 
-std::string read_file(const std::string& path) {
-  std::ostringstream text;
-  text << std::ifstream(path).rdbuf();
-  return text.str();
-}
+using testing::read_text;
 
 // Runs `krait args...` to the end: its exit code and its stdout and stderr together.
 std::pair<int, std::string> run_krait(const testing::RunFixture& fx, const std::vector<std::string>& args) {
   const std::string output = (fx.dir() / "output.txt").string();
   const int code = wait_exit_code(spawn_krait(args, output));
-  return {code, read_file(output)};
+  return {code, read_text(output)};
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -43,7 +40,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 std::vector<pid_t> children_of(pid_t pid, size_t count) {
   const std::string list = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children";
   for (const auto end = Clock::now() + std::chrono::seconds(5); Clock::now() < end;) {
-    std::istringstream in(read_file(list));
+    std::istringstream in(read_text(list));
     std::vector<pid_t> pids;
     for (pid_t child; in >> child;) pids.push_back(child);
     if (pids.size() >= count) return pids;
@@ -57,11 +54,11 @@ std::vector<pid_t> children_of(pid_t pid, size_t count) {
 std::string environment_of(pid_t pid, const std::string& subcommand) {
   const std::string proc = "/proc/" + std::to_string(pid);
   for (const auto end = Clock::now() + std::chrono::seconds(5); Clock::now() < end;) {
-    const std::string cmdline = read_file(proc + "/cmdline");
+    const std::string cmdline = read_text(proc + "/cmdline");
     if (cmdline.substr(cmdline.find('\0') + 1, subcommand.size()) == subcommand) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::string env = read_file(proc + "/environ");
+  std::string env = read_text(proc + "/environ");
   std::replace(env.begin(), env.end(), '\0', '\n');
   return "\n" + env;
 }
@@ -142,12 +139,12 @@ TEST(Launch, AKilledRankStopsTheOthers) {
   testing::RunFixture fx("launch-kill");
   const std::string output = (fx.dir() / "output.txt").string();
   const auto [launcher, ranks] = start_long_launch(fx, {"launch", "--nproc", "2", "--"}, output);
-  ASSERT_EQ(ranks.size(), 2u) << "the launcher did not start 2 ranks:\n" << read_file(output);
+  ASSERT_EQ(ranks.size(), 2u) << "the launcher did not start 2 ranks:\n" << read_text(output);
   const auto start = Clock::now();
   kill(ranks[1], SIGKILL);
   EXPECT_EQ(wait_exit_code(launcher), 1);
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
-  const std::string text = read_file(output);
+  const std::string text = read_text(output);
   EXPECT_TRUE(contains(text, "was killed by signal 9")) << text;
 }
 
@@ -157,7 +154,7 @@ TEST(Launch, RanksGetTorchrunVariablesAndSigtermToTheLauncherReachesThem) {
   const std::string output = (fx.dir() / "output.txt").string();
   const auto [launcher, ranks] =
       start_long_launch(fx, {"launch", "--nproc", "2", "--master-port", port, "--"}, output);
-  ASSERT_EQ(ranks.size(), 2u) << "the launcher did not start 2 ranks:\n" << read_file(output);
+  ASSERT_EQ(ranks.size(), 2u) << "the launcher did not start 2 ranks:\n" << read_text(output);
   std::string rank_variables;
   for (const pid_t rank : ranks) {
     const std::string env = environment_of(rank, "bench");
@@ -171,7 +168,7 @@ TEST(Launch, RanksGetTorchrunVariablesAndSigtermToTheLauncherReachesThem) {
   EXPECT_TRUE(rank_variables == "RANK=0 RANK=1 " || rank_variables == "RANK=1 RANK=0 ") << rank_variables;
   kill(launcher, SIGTERM);
   EXPECT_EQ(wait_exit_code(launcher), 1);
-  const std::string text = read_file(output);
+  const std::string text = read_text(output);
   EXPECT_TRUE(contains(text, "passing it to every rank")) << text;
   EXPECT_TRUE(contains(text, "was killed by signal 15")) << text;
 }

@@ -7,21 +7,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/temp_dir.h"
+#include "tests/trainer/checkpoint_compare.h"
 #include "tests/trainer/run_fixture.h"
 #include "tests/trainer/spawn.h"
-#include "train/checkpoint_file.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
 
 namespace krait::train {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::read_text;
 
 // The shipped recipe on the fixture's shards, shrunk: width 32, 2 blocks of 4 experts.
 Recipe tiny_moe(const testing::RunFixture& fx, const std::string& run_name, int64_t steps) {
@@ -41,7 +37,7 @@ TEST(MoeTraining, LossFallsMetricsAreWrittenAndResumeIsBitIdentical) {
   EXPECT_LT(s.final_train_loss, 3.6) << progress.str();  // a fresh model is near ln(264) = 5.6
   EXPECT_LT(s.final_eval_loss, 3.6) << progress.str();
   EXPECT_NE(progress.str().find("moe aux"), std::string::npos) << progress.str();
-  const std::string metrics = read_file(straight.train.run_dir + "/metrics.jsonl");
+  const std::string metrics = read_text(straight.train.run_dir + "/metrics.jsonl");
   for (const char* field : {"\"moe_aux_loss\"", "\"moe_dropped\"", "\"moe_load_min\"", "\"moe_load_max\"",
                             "\"moe_load_cv\""})
     EXPECT_NE(metrics.find(field), std::string::npos) << field;
@@ -53,9 +49,8 @@ TEST(MoeTraining, LossFallsMetricsAreWrittenAndResumeIsBitIdentical) {
   const TrainSummary resumed = Trainer(interrupted, progress).run();
   EXPECT_EQ(resumed.first_step, 30);
   EXPECT_EQ(resumed.final_train_loss, s.final_train_loss);
-  CheckpointReader a(checkpoint_path(straight.train.run_dir, 40)), b(checkpoint_path(interrupted.train.run_dir, 40));
-  for (const std::string& name : a.list("model"))
-    EXPECT_EQ(a.tensor("model/" + name).to_doubles(), b.tensor("model/" + name).to_doubles()) << name;
+  testing::expect_identical_checkpoints(checkpoint_path(straight.train.run_dir, 40),
+                                        checkpoint_path(interrupted.train.run_dir, 40));
 }
 
 TEST(MoeTraining, BenchTrainTakesTheRecipe) {
@@ -66,8 +61,8 @@ TEST(MoeTraining, BenchTrainTakesTheRecipe) {
                  "--seq-len", "32", "--steps", "1"},
                 log)),
             0)
-      << read_file(log);
-  EXPECT_NE(read_file(log).find("moe-mamba"), std::string::npos) << read_file(log);
+      << read_text(log);
+  EXPECT_NE(read_text(log).find("moe-mamba"), std::string::npos) << read_text(log);
 }
 
 }  // namespace

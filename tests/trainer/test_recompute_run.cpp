@@ -3,12 +3,11 @@
 // resumes (no --allow-recipe-change needed: it changes no number).
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "tests/trainer/checkpoint_compare.h"
 #include "tests/trainer/run_fixture.h"
-#include "train/checkpoint_file.h"
 #include "train/recipe_change.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
@@ -28,15 +27,6 @@ std::vector<std::string> logged_losses(const std::string& run_dir) {
   return losses;
 }
 
-void expect_same_weights(const std::string& a_path, const std::string& b_path) {
-  const CheckpointReader a(a_path), b(b_path);
-  for (const std::string& name : a.list("model")) {
-    const Tensor x = a.tensor("model/" + name), y = b.tensor("model/" + name);
-    ASSERT_EQ(x.nbytes(), y.nbytes()) << name;
-    EXPECT_EQ(std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()), 0) << name;
-  }
-}
-
 TEST(RecomputeRun, SameLossesAndWeightsAsWithout) {
   testing::RunFixture fx("recompute-run");
   std::ostringstream progress;
@@ -48,7 +38,7 @@ TEST(RecomputeRun, SameLossesAndWeightsAsWithout) {
   const std::vector<std::string> losses = logged_losses(plain.train.run_dir);
   EXPECT_EQ(losses.size(), 12u);
   EXPECT_EQ(logged_losses(recomputed.train.run_dir), losses);
-  expect_same_weights(checkpoint_path(plain.train.run_dir, 12), checkpoint_path(recomputed.train.run_dir, 12));
+  testing::expect_identical_checkpoints(checkpoint_path(plain.train.run_dir, 12), checkpoint_path(recomputed.train.run_dir, 12));
 }
 
 TEST(RecomputeRun, ResumeMaySwitchItOn) {
@@ -64,7 +54,7 @@ TEST(RecomputeRun, ResumeMaySwitchItOn) {
   const TrainSummary resumed = Trainer(switched, resumed_progress).run();
   EXPECT_EQ(resumed.first_step, 10);
   EXPECT_EQ(resumed_progress.str().find("recipe changed"), std::string::npos) << resumed_progress.str();
-  expect_same_weights(checkpoint_path(straight.train.run_dir, 12), checkpoint_path(switched.train.run_dir, 12));
+  testing::expect_identical_checkpoints(checkpoint_path(straight.train.run_dir, 12), checkpoint_path(switched.train.run_dir, 12));
   EXPECT_TRUE(recipe_changes(to_yaml(interrupted), to_yaml(switched)).empty());
 }
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/trainer/checkpoint_compare.h"
 #include "train/checkpoint_file.h"
 #include "train/run_dir.h"
 
@@ -133,13 +134,8 @@ TEST_F(TaskRun, ClassificationResumesBitIdentically) {
   ASSERT_EQ(again.code, 0) << again.output;
   ASSERT_NE(again.output.find("resuming from"), std::string::npos) << again.output;
 
-  const CheckpointReader a(checkpoint_path((dir_ / "straight").string(), 20));
-  const CheckpointReader b(checkpoint_path((dir_ / "resumed").string(), 20));
-  for (const std::string& name : a.list("model")) {
-    const Tensor x = a.tensor("model/" + name), y = b.tensor("model/" + name);
-    ASSERT_EQ(x.nbytes(), y.nbytes()) << name;
-    EXPECT_EQ(std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()), 0) << name << " differs after the resume";
-  }
+  testing::expect_identical_checkpoints(checkpoint_path((dir_ / "straight").string(), 20),
+                                        checkpoint_path((dir_ / "resumed").string(), 20));
 }
 
 TEST_F(TaskRun, ClearErrorsForDataThatDoesNotFitTheTask) {
